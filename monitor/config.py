@@ -1,0 +1,433 @@
+"""Read the TOML config, validate it, expand secrets, resolve profiles into `Settings`.
+
+Every problem is a `ConfigError` naming the file, the key path (`sources[3].rule.item`),
+the line where it can be found, and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.models import Channel, ConfigError, MonitorError, Rule, Settings, Source
+
+DEFAULT_INTERVAL = "10m"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ENV_REF = re.compile(r"\$\{([^}]*)\}")
+
+
+def default_config_path() -> Path:
+    """--config falls back to $MONITOR_CONFIG, then ./config/monitor.toml."""
+    return Path(os.environ.get("MONITOR_CONFIG") or "config/monitor.toml")
+
+
+def default_database_path() -> Path:
+    """Under systemd's StateDirectory if set, else the user's XDG state directory."""
+    state_dir = os.environ.get("STATE_DIRECTORY")
+    if state_dir:
+        return Path(state_dir.split(":")[0]) / "monitor.db"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "news-monitor" / "monitor.db"
+
+
+def parse_interval(value: float | int | str) -> float:
+    """Seconds from 600, "45s", "10m", "1h", "1d" (or "1h30m")."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number of seconds or a string like '10m'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = value.strip().lower().replace(" ", "")
+        parts = re.fullmatch(r"((\d+(?:\.\d+)?)([smhd]))+", text)
+        if not parts:
+            if re.fullmatch(r"\d+(\.\d+)?", text):
+                return parse_interval(float(text))
+            raise ValueError(f"{value!r} is not a duration: use seconds or '45s', '10m', '1h'")
+        seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhd])", text))
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return seconds
+
+
+Duration = Annotated[float | int | str, Field(description="seconds, or '45s', '10m', '1h'")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RuleModel(_Model):
+    """How to find items on an HTML listing page (CSS selectors relative to the item)."""
+
+    item: str | None = Field(None, description="CSS selector of one item (teaser) block")
+    title: str | None = Field(None, description="CSS selector of the headline in the item")
+    link: str | None = Field(None, description="CSS selector of the article link in the item")
+    section: str | None = Field(None, description="CSS selector of the section/rubric")
+    date: str | None = Field(None, description="CSS selector of the date (time[datetime])")
+    paywall_text: str | list[str] | None = Field(
+        None, description="text(s) that mark a paywalled item when found in its block"
+    )
+    paywall_selector: str | None = Field(
+        None, description="CSS selector that marks a paywalled item (on or inside it)"
+    )
+    id_pattern: str | None = Field(None, description="regex: the article id in the link")
+    derive_from_marker: bool | None = Field(
+        None, description="find items by the paywall text when `item` matches nothing"
+    )
+
+    @field_validator("item", "title", "link", "section", "date", "paywall_selector")
+    @classmethod
+    def _css(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_css(value)
+        return value
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+class SourceModel(_Model):
+    """One page or feed to poll."""
+
+    name: str | None = Field(None, description="unique name; defaults to the URL's host+path")
+    url: str = Field(description="http(s) URL of the section page or feed")
+    kind: Literal["html", "feed"] | None = Field(None, description="'html' or 'feed'")
+    profile: str | None = Field(None, description="built-in site profile, e.g. 'pozirk'")
+    rule: RuleModel | None = None
+    interval: Duration | None = Field(None, description="poll every N seconds or '10m'")
+    cron: str | None = Field(None, description="crontab schedule, e.g. '*/5 * * * *'")
+    jitter: Duration | None = Field(None, description="random delay added to each run")
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: dict[str, str] = Field(default_factory=dict)
+    baseline: bool = Field(True, description="first poll records silently")
+    paywall_categories: list[str] = Field(
+        default_factory=list, description="feed categories that mark a paywalled entry"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value, re.I):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("interval", "jitter")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value is not None:
+            parse_interval(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_cron(value)
+        return value
+
+
+class ChannelModel(_Model):
+    """A notification channel: Apprise URLs and filters that must all match."""
+
+    urls: list[str] = Field(min_length=1, description="Apprise URLs; ${ENV} expanded")
+    sources: list[str] = Field(default_factory=list)
+    sections: list[str] = Field(default_factory=list)
+    events: list[Literal["new", "changed", "removed", "health"]] = Field(default_factory=list)
+    paywalled: bool | None = None
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+
+class ConfigModel(_Model):
+    """The config file."""
+
+    database: str | None = Field(None, description="SQLite file (relative to this file)")
+    user_agent: str | None = None
+    interval: Duration = Field(DEFAULT_INTERVAL, description="default poll interval")
+    connect_timeout: Duration = 10
+    read_timeout: Duration = 20
+    total_timeout: Duration = 60
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="response size cap in bytes")
+    concurrency: int = Field(16, gt=0, description="sources polled at once")
+    per_host_concurrency: int = Field(4, gt=0)
+    per_host_delay: Duration | float = 0
+    proxy: str | None = None
+    failure_threshold: int = Field(3, gt=0, description="failures in a row before alerting")
+    sources: list[SourceModel] = Field(default_factory=list)
+    channels: dict[str, ChannelModel] = Field(default_factory=dict)
+
+
+def check_css(selector: str) -> None:
+    """Raise ValueError when selectolax cannot compile the selector."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    try:
+        LexborHTMLParser("<p></p>").css(selector)
+    except Exception as exc:  # selectolax raises its own error types
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
+
+
+def check_cron(expression: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression)
+    except ValueError as exc:
+        raise ValueError(f"invalid crontab expression {expression!r}: {exc}") from None
+
+
+def load_settings(path: str | Path, *, environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate a config file. Raises ConfigError."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, "", "no such file (create one with `monitor init`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file, "", f"cannot read: {exc}") from None
+    return parse_settings(text, file, environ=os.environ.copy() if environ is None else environ)
+
+
+def parse_settings(text: str, file: str, *, environ: dict[str, str]) -> Settings:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        raise ConfigError(file, "", f"not valid TOML: {exc}", line=line) from None
+    try:
+        model = ConfigModel.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = key_path(first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see `monitor schema`)"
+        raise ConfigError(file, key, message, line=find_line(text, first["loc"])) from None
+    return _to_settings(model, text, file, environ)
+
+
+def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, str]) -> Settings:
+    def fail(loc: tuple[str | int, ...], reason: str) -> ConfigError:
+        return ConfigError(file, key_path(loc), reason, line=find_line(text, loc))
+
+    default_interval = parse_interval(model.interval)
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, src in enumerate(model.sources):
+        source = _to_source(src, index, default_interval, environ, fail)
+        if source.name in seen:
+            raise fail(("sources", index, "name"), f"duplicate source name {source.name!r}")
+        seen.add(source.name)
+        sources.append(source)
+    channels = []
+    for name, chan in model.channels.items():
+        urls = tuple(
+            expand_secrets(url, environ, lambda r, i=i, n=name: fail(("channels", n, "urls", i), r))
+            for i, url in enumerate(chan.urls)
+        )
+        for i, wanted in enumerate(chan.sources):
+            if wanted not in seen:
+                raise fail(("channels", name, "sources", i), f"no source named {wanted!r}")
+        channels.append(
+            Channel(
+                name=name,
+                urls=urls,
+                sources=tuple(chan.sources),
+                sections=tuple(chan.sections),
+                events=tuple(chan.events),
+                paywalled=chan.paywalled,
+                include=tuple(chan.include),
+                exclude=tuple(chan.exclude),
+            )
+        )
+    database = Path(model.database) if model.database else default_database_path()
+    if not database.is_absolute() and model.database:
+        database = Path(file).resolve().parent / database
+    return Settings(
+        config_path=file,
+        database=str(database),
+        sources=tuple(sources),
+        channels=tuple(channels),
+        user_agent=model.user_agent or Settings.user_agent,
+        connect_timeout=parse_interval(model.connect_timeout),
+        read_timeout=parse_interval(model.read_timeout),
+        total_timeout=parse_interval(model.total_timeout),
+        max_bytes=model.max_bytes,
+        concurrency=model.concurrency,
+        per_host_concurrency=model.per_host_concurrency,
+        per_host_delay=float(parse_interval(model.per_host_delay)) if model.per_host_delay else 0.0,
+        proxy=expand_secrets(model.proxy, environ, lambda r: fail(("proxy",), r))
+        if model.proxy
+        else None,
+        failure_threshold=model.failure_threshold,
+    )
+
+
+def _to_source(
+    src: SourceModel, index: int, default_interval: float, environ: dict[str, str], fail: Any
+) -> Source:
+    from monitor.profiles import load_profile
+
+    loc: tuple[str | int, ...] = ("sources", index)
+    kind = src.kind
+    rule = Rule()
+    if src.profile:
+        try:
+            profile_kind, rule = load_profile(src.profile)
+        except MonitorError as exc:
+            raise fail((*loc, "profile"), str(exc)) from None
+        kind = kind or profile_kind  # type: ignore[assignment]
+    if src.rule is not None:
+        rule = merge_rule(rule, src.rule)
+    kind = kind or "html"
+    if kind == "html" and not (rule.item or rule.paywall_text or src.profile):
+        raise fail(
+            (*loc, "rule", "item"),
+            "an html source needs rule.item (a CSS selector), rule.paywall_text, or a profile"
+            " (try `monitor discover URL`)",
+        )
+    headers = tuple(
+        (k, expand_secrets(v, environ, lambda r, k=k: fail((*loc, "headers", k), r)))
+        for k, v in src.headers.items()
+    )
+    cookies = tuple(
+        (k, expand_secrets(v, environ, lambda r, k=k: fail((*loc, "cookies", k), r)))
+        for k, v in src.cookies.items()
+    )
+    return Source(
+        name=src.name or source_name_from_url(src.url),
+        url=src.url,
+        kind=kind,
+        rule=rule,
+        profile=src.profile,
+        interval=parse_interval(src.interval) if src.interval is not None else default_interval,
+        cron=src.cron,
+        jitter=parse_interval(src.jitter) if src.jitter else 0.0,
+        headers=headers,
+        cookies=cookies,
+        baseline=src.baseline,
+        paywall_categories=tuple(src.paywall_categories),
+    )
+
+
+def merge_rule(base: Rule, override: RuleModel) -> Rule:
+    """Keys set in the config's [sources.rule] replace the profile's."""
+    values = override.model_dump(exclude_none=True)
+    if isinstance(values.get("paywall_text"), str):
+        values["paywall_text"] = (values["paywall_text"],)
+    elif "paywall_text" in values:
+        values["paywall_text"] = tuple(values["paywall_text"])
+    fields = {**base.__dict__, **values}
+    return Rule(**fields)
+
+
+def rule_from_options(**options: Any) -> Rule:
+    """A Rule from CLI options (None means unset); validates like the config does."""
+    try:
+        model = RuleModel.model_validate({k: v for k, v in options.items() if v not in (None, ())})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError("<options>", key_path(first["loc"]), first["msg"]) from None
+    return merge_rule(Rule(), model)
+
+
+def source_name_from_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = parts.path.strip("/").replace("/", "-")
+    return f"{parts.hostname}{'-' + path if path else ''}"
+
+
+def expand_secrets(value: str, environ: dict[str, str], fail: Any) -> str:
+    """Expand ${VAR}, ${VAR:-default} and ${file:PATH} (e.g. a systemd credential)."""
+
+    def replace(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        if ref.startswith("file:"):
+            path = ref[5:].replace(
+                "$CREDENTIALS_DIRECTORY", environ.get("CREDENTIALS_DIRECTORY", "")
+            )
+            try:
+                return Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise fail(f"cannot read secret file {path!r}: {exc.strerror}") from None
+        name, _, default = ref.partition(":-")
+        if name in environ:
+            return environ[name]
+        if ":-" in ref:
+            return default
+        raise fail(f"environment variable {name} is not set")
+
+    return _ENV_REF.sub(replace, value)
+
+
+def key_path(loc: tuple[str | int, ...] | list[str | int]) -> str:
+    """('sources', 3, 'rule', 'item') -> 'sources[3].rule.item'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("str", "int", "float", "list[str]", "bool") or "[" in str(part):
+            continue  # pydantic's union-branch labels
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def find_line(text: str, loc: tuple[str | int, ...] | list[str | int]) -> int | None:
+    """Best-effort line number of a key path in the TOML text."""
+    lines = text.splitlines()
+    start = 0
+    parts = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"str", "int"}))]
+    line_no: int | None = None
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        nxt = parts[i + 1] if i + 1 < len(parts) else None
+        if isinstance(part, str) and isinstance(nxt, int) and part in ("sources",):
+            header = re.compile(rf"^\s*\[\[\s*{re.escape(part)}\s*\]\]")
+            count = -1
+            for n in range(start, len(lines)):
+                if header.match(lines[n]):
+                    count += 1
+                    if count == nxt:
+                        start, line_no = n, n + 1
+                        break
+            i += 2
+            continue
+        if isinstance(part, str):
+            pattern = re.compile(
+                rf"^\s*(\[[^\]]*\b{re.escape(part)}\]|\"?{re.escape(part)}\"?\s*=)"
+            )
+            for n in range(start, len(lines)):
+                if pattern.match(lines[n]):
+                    start, line_no = n, n + 1
+                    break
+        i += 1
+    return line_no
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the config file, for editors that validate TOML (taplo)."""
+    schema = ConfigModel.model_json_schema()
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema["title"] = "news-monitor config"
+    return schema

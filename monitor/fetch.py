@@ -1,0 +1,235 @@
+"""HTTP fetching, politely: one shared client, conditional GET, per-host limits, Retry-After.
+
+Every failure becomes a `FetchError` with a short message a user can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from monitor.models import FetchError, FetchResult
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_USER_AGENT = "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)"
+# A Retry-After longer than this fails the poll at once instead of holding a worker.
+MAX_INLINE_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+    per_host_concurrency: int = 4
+    per_host_delay: float = 0.0
+    proxy: str | None = None
+    verify_tls: bool = True
+
+
+class Fetcher:
+    """Owns the shared httpx client and the per-host politeness state."""
+
+    def __init__(
+        self, settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        import httpx
+
+        self.settings = settings
+        self.client = httpx.AsyncClient(
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.total_timeout,
+            ),
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            proxy=settings.proxy,
+            verify=settings.verify_tls,
+            transport=transport,
+            trust_env=False,
+        )
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_next_start: dict[str, float] = {}
+        self._host_not_before: dict[str, float] = {}
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def host_not_before(self, url: str) -> float:
+        """Monotonic time before which the host asked not to be polled (Retry-After)."""
+        return self._host_not_before.get(_host(url), 0.0)
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        cookies: Sequence[tuple[str, str]] = (),
+    ) -> FetchResult:
+        host = _host(url)
+        await self._wait_for_host(host)
+        slot = self._host_slots.setdefault(
+            host, asyncio.Semaphore(self.settings.per_host_concurrency)
+        )
+        async with slot:
+            await self._space_requests(host)
+            try:
+                async with asyncio.timeout(self.settings.total_timeout):
+                    return await self._get(url, etag, last_modified, headers, cookies)
+            except TimeoutError:
+                raise FetchError(
+                    f"timed out after {self.settings.total_timeout:g} s in total"
+                ) from None
+
+    async def _wait_for_host(self, host: str) -> None:
+        wait = self._host_not_before.get(host, 0.0) - time.monotonic()
+        if wait <= 0:
+            return
+        if wait > MAX_INLINE_WAIT:
+            raise FetchError(f"host asked to wait (Retry-After): {wait:.0f} s left")
+        await asyncio.sleep(wait)
+
+    async def _space_requests(self, host: str) -> None:
+        delay = self.settings.per_host_delay
+        if delay <= 0:
+            return
+        now = time.monotonic()
+        start = max(now, self._host_next_start.get(host, 0.0))
+        self._host_next_start[host] = start + delay
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    async def _get(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        headers: Sequence[tuple[str, str]],
+        cookies: Sequence[tuple[str, str]],
+    ) -> FetchResult:
+        import httpx
+
+        request_headers = dict(headers)
+        # Validators go back exactly as the server sent them, never a local clock time.
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        if cookies:
+            request_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies)
+        started = time.monotonic()
+        try:
+            async with self.client.stream("GET", url, headers=request_headers) as response:
+                self._note_retry_after(response)
+                if response.status_code == 304:
+                    body = None
+                elif response.status_code >= 400:
+                    raise FetchError(
+                        f"HTTP {response.status_code} {response.reason_phrase}".strip(),
+                        status=response.status_code,
+                    )
+                else:
+                    body = await self._read_capped(response)
+                return FetchResult(
+                    url=str(response.url),
+                    status=response.status_code,
+                    body=body,
+                    headers=tuple(response.headers.items()),
+                    etag=response.headers.get("etag") or (etag if body is None else None),
+                    last_modified=response.headers.get("last-modified")
+                    or (last_modified if body is None else None),
+                    elapsed=time.monotonic() - started,
+                )
+        except httpx.TooManyRedirects:
+            raise FetchError(
+                f"too many redirects (more than {self.settings.max_redirects})"
+            ) from None
+        except httpx.UnsupportedProtocol as exc:
+            raise FetchError(f"unsupported URL or redirect target: {exc}") from None
+        except httpx.ConnectTimeout:
+            raise FetchError(
+                f"connect timed out after {self.settings.connect_timeout:g} s"
+            ) from None
+        except httpx.ReadTimeout:
+            raise FetchError(f"read timed out after {self.settings.read_timeout:g} s") from None
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out: {type(exc).__name__}") from None
+        except httpx.ConnectError as exc:
+            raise FetchError(f"cannot connect: {_short(exc)}") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(f"corrupt compressed body: {_short(exc)}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise FetchError(f"connection broken: {_short(exc)}") from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid URL: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {_short(exc)}") from None
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        """Read the decoded body; the cap counts decompressed bytes, so a bomb stops early."""
+        cap = self.settings.max_bytes
+        declared = response.headers.get("content-length")
+        known_size = declared and declared.isdigit() and "content-encoding" not in response.headers
+        if known_size and int(declared or 0) > cap:
+            raise FetchError(f"response too large: {int(declared)} bytes (cap {cap})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"response too large: over the {cap} byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _note_retry_after(self, response: httpx.Response) -> None:
+        if response.status_code not in (429, 503):
+            return
+        seconds = parse_retry_after(response.headers.get("retry-after"), time.time())
+        if seconds is not None:
+            host = _host(str(response.url))
+            self._host_not_before[host] = time.monotonic() + seconds
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

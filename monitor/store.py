@@ -1,0 +1,568 @@
+"""SQLite state: sources, items, the append-only events table and the notification outbox.
+
+One `commit_check` call records a whole poll in one transaction: the items, the events they
+raised and the outbox rows those events owe. A crash at any point leaves either all of it or
+none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from monitor.models import (
+    Change,
+    CorruptDatabaseError,
+    Event,
+    Item,
+    StoredItem,
+    StoreError,
+)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _v1_initial(db: Database) -> None:
+    db.table("sources").create(
+        {
+            "name": str,
+            "url": str,
+            "kind": str,
+            "first_poll": str,
+            "last_poll": str,
+            "last_success": str,
+            "last_status": int,
+            "last_error": str,
+            "consecutive_errors": int,
+            "etag": str,
+            "last_modified": str,
+            "body_hash": str,
+            "item_count": int,
+            "health": str,
+            "next_run": str,
+        },
+        pk="name",
+        not_null={"url", "kind", "consecutive_errors", "item_count"},
+        defaults={"consecutive_errors": 0, "item_count": 0},
+    )
+    db.table("items").create(
+        {
+            "source": str,
+            "key": str,
+            "url": str,
+            "title": str,
+            "section": str,
+            "published": str,
+            "paywalled": int,
+            "summary": str,
+            "first_seen": str,
+            "last_seen": str,
+            "position": int,
+        },
+        pk=("source", "key"),
+        not_null={"url", "title", "paywalled", "first_seen", "last_seen"},
+        defaults={"paywalled": 0},
+    )
+    db.table("items").create_index(["first_seen"])
+    db.table("events").create(
+        {
+            "id": int,
+            "at": str,
+            "source": str,
+            "kind": str,
+            "key": str,
+            "url": str,
+            "title": str,
+            "section": str,
+            "published": str,
+            "paywalled": int,
+            "changes": str,
+            "detail": str,
+        },
+        pk="id",
+        not_null={"at", "source", "kind"},
+    )
+    db.table("events").create_index(["source", "at"])
+    db.table("outbox").create(
+        {
+            "id": int,
+            "event_id": int,
+            "channel": str,
+            "dedupe": str,
+            "status": str,
+            "attempts": int,
+            "created": str,
+            "next_attempt": str,
+            "last_error": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"event_id", "channel", "status", "attempts", "created", "next_attempt"},
+        defaults={"status": "pending", "attempts": 0},
+        foreign_keys=[("event_id", "events", "id")],
+    )
+    db.table("outbox").create_index(["channel", "dedupe"], unique=True)
+    db.table("outbox").create_index(["status", "next_attempt"])
+
+
+# Each entry upgrades the schema by one version; never edit a released entry, add one.
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial,)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the database remembers of a source between polls."""
+
+    name: str
+    first_poll: str | None = None
+    last_poll: str | None = None
+    last_success: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    consecutive_errors: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    item_count: int = 0
+    health: str | None = None
+    next_run: str | None = None
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.last_success is not None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A notification an event owes a channel."""
+
+    event_index: int
+    channel: str
+    dedupe: str | None = None
+
+
+class Store:
+    """The SQLite database. Open with `Store.open(path)`; close with `close()`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.db = Database(conn)
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _refuse_non_sqlite(path)
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if path != ":memory:":
+                Database(conn).enable_wal()
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path)
+            store.migrate()
+        except sqlite3.DatabaseError as exc:
+            if _looks_corrupt(exc):
+                raise CorruptDatabaseError(
+                    f"{path}: not a usable SQLite database ({exc}); it was left untouched"
+                ) from exc
+            raise StoreError(f"{path}: {exc}") from exc
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                script(self.db)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self.conn.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    # -- sources --------------------------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState:
+        row = self.conn.execute(
+            "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
+            " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run"
+            " FROM sources WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return SourceState(*row) if row else SourceState(name=name)
+
+    def source_states(self) -> list[SourceState]:
+        rows = self.conn.execute(
+            "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
+            " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run"
+            " FROM sources ORDER BY name"
+        ).fetchall()
+        return [SourceState(*row) for row in rows]
+
+    def _ensure_source(self, name: str, url: str, kind: str) -> None:
+        self.conn.execute(
+            "INSERT INTO sources (name, url, kind) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET url = excluded.url, kind = excluded.kind",
+            (name, url, kind),
+        )
+
+    def record_failure(
+        self,
+        name: str,
+        url: str,
+        kind: str,
+        now: str,
+        error: str,
+        status: int | None,
+        events: Sequence[Event] = (),
+        outbox: Sequence[OutboxRow] = (),
+        health: str | None = None,
+    ) -> int:
+        """A failed poll: nothing about items changes. Returns the new error count."""
+        with self.transaction() as conn:
+            self._ensure_source(name, url, kind)
+            conn.execute(
+                "UPDATE sources SET last_poll = ?, last_status = ?, last_error = ?,"
+                " consecutive_errors = consecutive_errors + 1,"
+                " first_poll = coalesce(first_poll, ?), health = coalesce(?, health)"
+                " WHERE name = ?",
+                (now, status, error, now, health, name),
+            )
+            self._insert_events(events, outbox, now)
+            return int(
+                conn.execute(
+                    "SELECT consecutive_errors FROM sources WHERE name = ?", (name,)
+                ).fetchone()[0]
+            )
+
+    def record_unchanged(
+        self,
+        name: str,
+        url: str,
+        kind: str,
+        now: str,
+        status: int,
+        events: Sequence[Event] = (),
+        outbox: Sequence[OutboxRow] = (),
+        health: str | None = None,
+    ) -> None:
+        """A 304, or a body identical to the last one: only the poll times move."""
+        with self.transaction() as conn:
+            self._ensure_source(name, url, kind)
+            conn.execute(
+                "UPDATE sources SET last_poll = ?, last_success = ?, last_status = ?,"
+                " last_error = NULL, consecutive_errors = 0, health = ?,"
+                " first_poll = coalesce(first_poll, ?) WHERE name = ?",
+                (now, now, status, health, now, name),
+            )
+            self._insert_events(events, outbox, now)
+
+    def set_next_run(self, name: str, when: str | None) -> None:
+        self.conn.execute("UPDATE sources SET next_run = ? WHERE name = ?", (when, name))
+
+    # -- items ----------------------------------------------------------------------------
+
+    def load_items(self, source: str) -> dict[str, StoredItem]:
+        rows = self.conn.execute(
+            "SELECT key, url, title, section, published, paywalled, summary, first_seen,"
+            " last_seen, position FROM items WHERE source = ?",
+            (source,),
+        ).fetchall()
+        return {
+            row[0]: StoredItem(
+                item=Item(
+                    key=row[0],
+                    url=row[1],
+                    title=row[2],
+                    section=row[3],
+                    published=row[4],
+                    paywalled=bool(row[5]),
+                    summary=row[6],
+                ),
+                first_seen=row[7],
+                last_seen=row[8],
+                position=row[9],
+            )
+            for row in rows
+        }
+
+    def commit_check(
+        self,
+        *,
+        name: str,
+        url: str,
+        kind: str,
+        now: str,
+        status: int,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        listed: Sequence[Item],
+        gone: Sequence[str],
+        events: Sequence[Event],
+        outbox: Sequence[OutboxRow],
+        item_count: int | None,
+        health: str | None,
+    ) -> list[int]:
+        """Record one successful poll in one transaction; returns the new event ids."""
+        with self.transaction() as conn:
+            self._ensure_source(name, url, kind)
+            conn.executemany(
+                "INSERT INTO items (source, key, url, title, section, published, paywalled,"
+                " summary, first_seen, last_seen, position)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source, key) DO UPDATE SET url = excluded.url,"
+                " title = excluded.title, section = coalesce(excluded.section, section),"
+                " published = coalesce(excluded.published, published),"
+                " paywalled = excluded.paywalled, summary = excluded.summary,"
+                " last_seen = excluded.last_seen, position = excluded.position",
+                [
+                    (
+                        name,
+                        item.key,
+                        item.url,
+                        item.title,
+                        item.section,
+                        item.published,
+                        int(item.paywalled),
+                        item.summary,
+                        now,
+                        now,
+                        position,
+                    )
+                    for position, item in enumerate(listed)
+                ],
+            )
+            if gone:
+                conn.executemany(
+                    "UPDATE items SET position = NULL WHERE source = ? AND key = ?",
+                    [(name, key) for key in gone],
+                )
+            conn.execute(
+                "UPDATE sources SET last_poll = ?, last_success = ?, last_status = ?,"
+                " last_error = NULL, consecutive_errors = 0, etag = ?, last_modified = ?,"
+                " body_hash = ?, item_count = coalesce(?, item_count), health = ?,"
+                " first_poll = coalesce(first_poll, ?) WHERE name = ?",
+                (now, now, status, etag, last_modified, body_hash, item_count, health, now, name),
+            )
+            return self._insert_events(events, outbox, now)
+
+    def _insert_events(
+        self, events: Sequence[Event], outbox: Sequence[OutboxRow], now: str
+    ) -> list[int]:
+        ids: list[int] = []
+        for event in events:
+            item = event.item
+            cursor = self.conn.execute(
+                "INSERT INTO events (at, source, kind, key, url, title, section, published,"
+                " paywalled, changes, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.at,
+                    event.source,
+                    event.kind,
+                    item.key if item else None,
+                    item.url if item else None,
+                    item.title if item else None,
+                    item.section if item else None,
+                    item.published if item else None,
+                    int(item.paywalled) if item else None,
+                    _changes_json(event.changes),
+                    event.detail,
+                ),
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        if outbox:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO outbox (event_id, channel, dedupe, created, next_attempt)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(ids[row.event_index], row.channel, row.dedupe, now, now) for row in outbox],
+            )
+        return ids
+
+    # -- queries --------------------------------------------------------------------------
+
+    def query_items(
+        self,
+        *,
+        source: str | None = None,
+        paywalled: bool | None = None,
+        since: str | None = None,
+        grep: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        where, params = _filters(source=source, since=since, since_column="first_seen")
+        if paywalled is not None:
+            where.append("paywalled = ?")
+            params.append(int(paywalled))
+        if grep:
+            where.append("(title LIKE ? OR section LIKE ?)")
+            params += [f"%{grep}%", f"%{grep}%"]
+        sql = (
+            "SELECT source, key, url, title, section, published, paywalled, first_seen,"
+            " last_seen, position IS NOT NULL AS listed FROM items"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY first_seen DESC, source, position"
+            + (" LIMIT ?" if limit else "")
+        )
+        if limit:
+            params.append(limit)
+        rows = self.conn.execute(sql, params).fetchall()
+        keys = [
+            "source",
+            "key",
+            "url",
+            "title",
+            "section",
+            "published",
+            "paywalled",
+            "first_seen",
+            "last_seen",
+            "listed",
+        ]
+        return [
+            _with_bools(dict(zip(keys, row, strict=True)), "paywalled", "listed") for row in rows
+        ]
+
+    def query_events(
+        self,
+        *,
+        source: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        grep: str | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        where, params = _filters(source=source, since=since, since_column="at")
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if grep:
+            where.append("(title LIKE ? OR section LIKE ? OR detail LIKE ?)")
+            params += [f"%{grep}%"] * 3
+        sql = (
+            "SELECT id, at, source, kind, key, url, title, section, published, paywalled,"
+            " changes, detail FROM events"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY id DESC"
+            + (" LIMIT ?" if limit else "")
+        )
+        if limit:
+            params.append(limit)
+        rows = self.conn.execute(sql, params).fetchall()
+        return [event_from_row(row) for row in reversed(rows)]
+
+    def events_by_id(self, ids: Iterable[int]) -> dict[int, Event]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            "SELECT id, at, source, kind, key, url, title, section, published, paywalled,"
+            f" changes, detail FROM events WHERE id IN ({marks})",
+            ids,
+        ).fetchall()
+        return {row[0]: event_from_row(row) for row in rows}
+
+    def count_items(self, source: str | None = None) -> int:
+        if source is None:
+            return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
+        return int(
+            self.conn.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[
+                0
+            ]
+        )
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An `events` row (id, at, source, kind, key, url, title, ...) back into an Event."""
+    _id, at, source, kind, key, url, title, section, published, paywalled, changes, detail = row
+    item = (
+        Item(
+            key=key,
+            url=url,
+            title=title or "",
+            section=section,
+            published=published,
+            paywalled=bool(paywalled),
+        )
+        if key is not None
+        else None
+    )
+    parsed = tuple(Change(c["field"], c["before"], c["after"]) for c in json.loads(changes or "[]"))
+    return Event(kind=kind, source=source, at=at, item=item, changes=parsed, detail=detail)
+
+
+def _changes_json(changes: Sequence[Change]) -> str | None:
+    if not changes:
+        return None
+    return json.dumps(
+        [{"field": c.field, "before": c.before, "after": c.after} for c in changes],
+        ensure_ascii=False,
+    )
+
+
+def _filters(
+    *, source: str | None, since: str | None, since_column: str
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if source:
+        where.append("source = ?")
+        params.append(source)
+    if since:
+        where.append(f"{since_column} >= ?")
+        params.append(since)
+    return where, params
+
+
+def _with_bools(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        row[name] = bool(row[name])
+    return row
+
+
+def _refuse_non_sqlite(path: str) -> None:
+    """A file that exists but is no SQLite database is reported, never overwritten."""
+    file = Path(path)
+    if not file.exists() or file.stat().st_size == 0:
+        return
+    with file.open("rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise CorruptDatabaseError(
+            f"{path}: not an SQLite database (bad header); it was left untouched"
+        )
+
+
+def _looks_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
