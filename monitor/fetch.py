@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -61,6 +62,7 @@ class Fetcher:
             verify=settings.verify_tls,
             transport=transport,
             trust_env=False,
+            event_hooks={"response": [_refuse_odd_redirect]},
         )
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._host_next_start: dict[str, float] = {}
@@ -188,19 +190,29 @@ class Fetcher:
             raise FetchError(f"{type(exc).__name__}: {_short(exc)}") from None
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
-        """Read the decoded body; the cap counts decompressed bytes, so a bomb stops early."""
+        """Read and decode the body ourselves, so the cap counts decompressed bytes (a bomb
+        stops at the cap) and a truncated gzip stream is an error, not a silent short page."""
         cap = self.settings.max_bytes
-        declared = response.headers.get("content-length")
-        known_size = declared and declared.isdigit() and "content-encoding" not in response.headers
-        if known_size and int(declared or 0) > cap:
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        declared = response.headers.get("content-length", "")
+        if encoding == "identity" and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"response too large: {int(declared)} bytes (cap {cap})")
+        decoder = _decoder(encoding)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"response too large: over the {cap} byte cap")
-            chunks.append(chunk)
+        async for raw in response.aiter_raw():
+            data = raw
+            while data:
+                out = decoder.decompress(data, cap + 1 - size) if decoder else data
+                data = decoder.unconsumed_tail if decoder else b""
+                size += len(out)
+                if size > cap:
+                    raise FetchError(f"response too large: over the {cap} byte cap")
+                chunks.append(out)
+                if decoder and decoder.eof:
+                    break
+        if decoder is not None and not decoder.eof and size:
+            raise FetchError(f"corrupt compressed body: {encoding} stream is truncated")
         return b"".join(chunks)
 
     def _note_retry_after(self, response: httpx.Response) -> None:
@@ -210,6 +222,25 @@ class Fetcher:
         if seconds is not None:
             host = _host(str(response.url))
             self._host_not_before[host] = time.monotonic() + seconds
+
+
+def _decoder(encoding: str) -> zlib._Decompress | None:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    if encoding in ("identity", ""):
+        return None
+    raise FetchError(f"unsupported Content-Encoding: {encoding}")
+
+
+async def _refuse_odd_redirect(response: httpx.Response) -> None:
+    """httpx would hand a redirect to file:// or ftp:// to the transport; stop it here."""
+    if not response.is_redirect:
+        return
+    target = response.url.join(response.headers.get("location", ""))
+    if target.scheme not in ("http", "https"):
+        raise FetchError(f"redirect to an unsupported URL scheme: {target.scheme}:")
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
