@@ -14,9 +14,10 @@ entities off.
 Speed: feedparser's HTML sanitizer and relative-URI rewriting of embedded markup
 are turned off: we keep only plain text (title, a short summary), stripped here
 with a few regular expressions, so neither is needed and skipping them halves
-the parse time. Together with the above, ~9 ms for a typical 30-item feed
-instead of ~19 ms. Whitespace before the XML declaration is dropped, so common
-"leading newline" feeds parse in one strict pass instead of strict, fail, loose.
+the parse time. With the above, the corpus averages 8 ms per feed instead of
+18 ms with feedparser's defaults (a 30-item Hacker News feed: 6 ms). Whitespace
+before the XML declaration is dropped, so common "leading newline" feeds parse in
+one strict pass instead of strict, fail, loose.
 """
 
 from __future__ import annotations
