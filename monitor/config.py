@@ -18,7 +18,9 @@ from monitor.models import Channel, ConfigError, MonitorError, Rule, Settings, S
 
 DEFAULT_INTERVAL = "10m"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_ENV_REF = re.compile(r"\$\{([^}]*)\}")
+# ${VAR}, ${VAR:-default}, ${file:PATH}; PATH may hold one nested ${VAR} or $VAR.
+_ENV_REF = re.compile(r"\$\{((?:[^{}]|\$\{[^{}]*\})*)\}")
+_PATH_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 
 def default_config_path() -> Path:
@@ -357,8 +359,10 @@ def expand_secrets(value: str, environ: dict[str, str], fail: Any) -> str:
     def replace(match: re.Match[str]) -> str:
         ref = match.group(1)
         if ref.startswith("file:"):
-            path = ref[5:].replace(
-                "$CREDENTIALS_DIRECTORY", environ.get("CREDENTIALS_DIRECTORY", "")
+            # ${file:$CREDENTIALS_DIRECTORY/name} or ${file:${CREDENTIALS_DIRECTORY}/name}
+            # reads a systemd credential (LoadCredential=).
+            path = _PATH_VAR.sub(
+                lambda m: _path_var(m.group(1) or m.group(2), environ, fail), ref[5:]
             )
             try:
                 return Path(path).read_text(encoding="utf-8").strip()
@@ -372,6 +376,13 @@ def expand_secrets(value: str, environ: dict[str, str], fail: Any) -> str:
         raise fail(f"environment variable {name} is not set")
 
     return _ENV_REF.sub(replace, value)
+
+
+def _path_var(name: str, environ: dict[str, str], fail: Any) -> str:
+    if name not in environ:
+        hint = " (systemd sets it for LoadCredential=)" if name == "CREDENTIALS_DIRECTORY" else ""
+        raise fail(f"environment variable {name} is not set{hint}")
+    return environ[name]
 
 
 def key_path(loc: tuple[str | int, ...] | list[str | int]) -> str:

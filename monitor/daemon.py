@@ -1,0 +1,469 @@
+"""`monitor run`: poll every source on its schedule until SIGTERM, and send the alerts.
+
+One asyncio loop holds an APScheduler AsyncIOScheduler (one job per source, one run at a
+time, missed runs coalesced), one shared Fetcher, the Store, and the outbox sender. SIGHUP
+re-reads the config (`Daemon.apply_settings`); SIGTERM/SIGINT finish the polls in flight
+within a bound, flush the outbox once, and exit 0. systemd hears READY=1, RELOADING=1,
+STOPPING=1 and WATCHDOG=1 over $NOTIFY_SOCKET.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from monitor import sdnotify
+from monitor.check import CheckOutcome, Router, check_source
+from monitor.fetch import Fetcher, FetchSettings
+from monitor.models import ConfigError, Settings, Source
+from monitor.schedule import (
+    SourcePlan,
+    first_run,
+    make_trigger,
+    misfire_grace,
+    next_run_after,
+    period,
+    plan_sources,
+    spread_offset,
+)
+from monitor.store import Store
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger("monitor.daemon")
+
+# In-flight polls get this long to finish on SIGTERM before they are cancelled.
+SHUTDOWN_GRACE = 10.0
+# The last outbox flush on SIGTERM gets this long.
+FLUSH_TIMEOUT = 10.0
+# The outbox sender looks for due alerts this often (and at once after a poll with events).
+SEND_EVERY = 5.0
+
+Deliver = Callable[[Settings, Store], Awaitable[Any]]
+LoadSettings = Callable[[str], Settings]
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    """What `apply_settings` changed."""
+
+    plan: SourcePlan
+    fetcher_replaced: bool = False
+    notes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = [self.plan.describe()]
+        if self.fetcher_replaced:
+            parts.append("new HTTP settings")
+        parts.extend(self.notes)
+        return "; ".join(parts)
+
+
+class DaemonError(Exception):
+    """The daemon cannot start (another one runs on the same database, ...)."""
+
+
+class Daemon:
+    """The long-running monitor. Build it with everything it needs, then `await run()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        load_settings: LoadSettings,
+        make_router: Callable[[Settings], Router],
+        fetch_settings: Callable[[Settings], FetchSettings],
+        deliver: Deliver | None,
+        pid_file: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.load_settings = load_settings
+        self.make_router = make_router
+        self.fetch_settings = fetch_settings
+        self.deliver = deliver
+        self.pid_file = pid_file
+        self.router = make_router(settings)
+        self.fetcher: Fetcher | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.inflight: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+        self._limit = asyncio.Semaphore(settings.concurrency)
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._reloading: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._old_fetchers: list[Fetcher] = []
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or `stop()`); returns the exit status."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        lock: TextIO | None = None
+        try:
+            lock = acquire_pid_file(self.pid_file) if self.pid_file else None
+            self.fetcher = Fetcher(self.fetch_settings(self.settings))
+            self.scheduler = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True})
+            self.scheduler.start()
+            self._schedule(self.settings.sources)
+            sender = asyncio.create_task(self._sender_loop(), name="outbox-sender")
+            watchdog = self._start_watchdog()
+            sdnotify.ready(self._status_line())
+            log.info(
+                "running: %d sources, %d channels, database %s",
+                len(self.settings.sources),
+                len(self.settings.channels),
+                self.settings.database,
+            )
+            await self._stop.wait()
+            await self._shutdown(sender, watchdog)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            if lock is not None and self.pid_file is not None:
+                release_pid_file(self.pid_file, lock)
+        log.info("stopped")
+        return 0
+
+    def stop(self, why: str = "stop") -> None:
+        if not self._stop.is_set():
+            log.info("%s received: shutting down", why)
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        """SIGHUP: re-read the config file (one reload at a time)."""
+        if self.stopping or (self._reloading is not None and not self._reloading.done()):
+            return
+        self._reloading = asyncio.get_running_loop().create_task(self.reload())
+
+    async def reload(self) -> None:
+        """Re-read the config; apply it if valid, else log why and keep the running one."""
+        sdnotify.reloading()
+        path = self.settings.config_path
+        try:
+            new = self.load_settings(path)
+        except ConfigError as exc:
+            log.error("config reload rejected, keeping the running config: %s", exc)
+        except Exception:
+            log.exception("config reload failed, keeping the running config")
+        else:
+            report = self.apply_settings(self.settings, new)
+            log.info("config reloaded from %s: %s", path, report.describe())
+        finally:
+            sdnotify.ready(self._status_line())
+
+    def apply_settings(self, old: Settings, new: Settings) -> ReloadReport:
+        """Move the running daemon from `old` to `new`: added sources start, removed ones
+        stop, changed schedules are replanned; state in the database is kept."""
+        notes: list[str] = []
+        if new.database != old.database:
+            notes.append(f"database change ignored until restart (still {old.database})")
+            new = replace(new, database=old.database)
+        plan = plan_sources(old, new)
+        fetcher_replaced = False
+        if self.fetcher is not None and self.fetch_settings(new) != self.fetch_settings(old):
+            self._retire_fetcher(self.fetcher)
+            self.fetcher = Fetcher(self.fetch_settings(new))
+            fetcher_replaced = True
+        if new.concurrency != old.concurrency:
+            self._limit = asyncio.Semaphore(new.concurrency)
+        self.settings = new
+        self.router = self.make_router(new)
+        if self.scheduler is not None:
+            for name in plan.removed:
+                self._unschedule(name)
+            self._schedule([s for s in new.sources if s.name in plan.rescheduled], spread=False)
+            self._schedule([s for s in new.sources if s.name in plan.added])
+        return ReloadReport(plan=plan, fetcher_replaced=fetcher_replaced, notes=tuple(notes))
+
+    async def _shutdown(self, sender: asyncio.Task[None], watchdog: asyncio.Task[None] | None):
+        self.stopping = True
+        sdnotify.stopping()
+        if self.scheduler is not None:
+            self.scheduler.pause()
+        if self._reloading is not None:
+            await asyncio.gather(self._reloading, return_exceptions=True)
+        if self.inflight:
+            log.info(
+                "waiting up to %g s for %d polls in flight", SHUTDOWN_GRACE, len(self.inflight)
+            )
+            _done, late = await asyncio.wait(set(self.inflight), timeout=SHUTDOWN_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("%d polls cancelled at shutdown (they will run again)", len(late))
+                await asyncio.gather(*late, return_exceptions=True)
+        self._wake.set()
+        _done, late = await asyncio.wait({sender}, timeout=FLUSH_TIMEOUT)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        try:
+            async with asyncio.timeout(FLUSH_TIMEOUT):
+                await self._deliver_once()
+        except TimeoutError:
+            log.warning(
+                "outbox flush timed out after %g s; the rest is sent next start", FLUSH_TIMEOUT
+            )
+        if watchdog is not None:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)
+        await asyncio.gather(*self._background, return_exceptions=True)
+        for fetcher in [*self._old_fetchers, self.fetcher]:
+            if fetcher is not None:
+                await fetcher.aclose()
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def _schedule(self, sources: Sequence[Source], spread: bool = True) -> None:
+        assert self.scheduler is not None
+        tz = self.scheduler.timezone
+        now = datetime.now(tz)
+        for index, source in enumerate(sources):
+            state = self.store.source_state(source.name)
+            every = period(source, now)
+            offset = spread_offset(index, len(sources)) if spread else 0.0
+            first = first_run(now, offset, state.last_poll, state.consecutive_errors, every)
+            self.scheduler.add_job(
+                self._poll,
+                make_trigger(source, tz, start=first),
+                args=[source.name],
+                id=source.name,
+                name=source.name,
+                next_run_time=first,
+                misfire_grace_time=misfire_grace(every),
+                max_instances=1,
+                coalesce=True,
+                replace_existing=True,
+            )
+            self._note_next_run(source.name, first)
+            log.debug("%s: first poll at %s", source.name, first.isoformat(timespec="seconds"))
+
+    def _unschedule(self, name: str) -> None:
+        assert self.scheduler is not None
+        if self.scheduler.get_job(name) is not None:
+            self.scheduler.remove_job(name)
+        self._note_next_run(name, None)
+
+    async def _poll(self, name: str) -> None:
+        """One scheduled run of one source."""
+        source = self.settings.source(name)
+        if source is None or self.stopping or self.fetcher is None:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.add(task)
+        started = datetime.now(UTC)
+        outcome: CheckOutcome | None = None
+        try:
+            async with self._limit:
+                if self.stopping:
+                    return
+                source = self.settings.source(name) or source
+                outcome = await check_source(
+                    source,
+                    fetcher=self.fetcher,
+                    store=self.store,
+                    route=self.router,
+                    failure_threshold=self.settings.failure_threshold,
+                )
+        except Exception:
+            log.exception("%s: poll crashed", name)
+        finally:
+            if task is not None:
+                self.inflight.discard(task)
+        if outcome is not None:
+            _log_outcome(outcome)
+            if outcome.events:
+                self._wake.set()
+        self._plan_next(source, started)
+
+    def _plan_next(self, source: Source, started: datetime) -> None:
+        """Postpone the next run of a failing source (backoff) or of a host that asked to
+        wait (Retry-After), and record when it runs."""
+        if self.scheduler is None or self.stopping:
+            return
+        job = self.scheduler.get_job(source.name)
+        if job is None:
+            return
+        state = self.store.source_state(source.name)
+        scheduled = job.next_run_time
+        upcoming = next_run_after(
+            started,
+            scheduled,
+            state.consecutive_errors,
+            period(source, started),
+            self._host_free_at(source.url),
+        )
+        if upcoming is not None and scheduled is not None and upcoming > scheduled:
+            job.modify(next_run_time=upcoming)
+            wait = _seconds((upcoming - datetime.now(upcoming.tzinfo)).total_seconds())
+            if state.consecutive_errors > 1:
+                log.info(
+                    "%s: %d failures in a row, next poll in %s",
+                    source.name,
+                    state.consecutive_errors,
+                    wait,
+                )
+            else:
+                log.info("%s: host asked to wait, next poll in %s", source.name, wait)
+        self._note_next_run(source.name, upcoming)
+
+    def _host_free_at(self, url: str) -> datetime | None:
+        if self.fetcher is None:
+            return None
+        wait = self.fetcher.host_not_before(url) - time.monotonic()
+        return datetime.now(UTC) + timedelta(seconds=wait) if wait > 0 else None
+
+    def _note_next_run(self, name: str, when: datetime | None) -> None:
+        text = when.astimezone(UTC).isoformat(timespec="seconds") if when else None
+        try:
+            self.store.set_next_run(name, text)
+        except Exception:
+            log.exception("%s: cannot record the next run time", name)
+
+    def _retire_fetcher(self, fetcher: Fetcher) -> None:
+        """Close a replaced fetcher once the polls that use it are done."""
+        pending = set(self.inflight)
+        self._old_fetchers.append(fetcher)
+
+        async def close_later() -> None:
+            if pending:
+                await asyncio.wait(pending)
+            self._old_fetchers.remove(fetcher)
+            await fetcher.aclose()
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- outbox and watchdog ----------------------------------------------------------------
+
+    async def _sender_loop(self) -> None:
+        while not self.stopping:
+            await self._deliver_once()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SEND_EVERY):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def _deliver_once(self) -> None:
+        if self.deliver is None:
+            return
+        try:
+            report = await self.deliver(self.settings, self.store)
+        except Exception:
+            log.exception("sending alerts failed; the outbox keeps them for the next try")
+            return
+        log.debug("outbox: %s", report)
+
+    def _start_watchdog(self) -> asyncio.Task[None] | None:
+        every = sdnotify.watchdog_interval()
+        if every is None:
+            return None
+
+        async def ping() -> None:
+            while True:
+                sdnotify.notify("WATCHDOG=1")
+                await asyncio.sleep(every)
+
+        return asyncio.create_task(ping(), name="watchdog")
+
+    def _status_line(self) -> str:
+        return f"polling {len(self.settings.sources)} sources"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _log_outcome(outcome: CheckOutcome) -> None:
+    if outcome.failed:
+        log.warning("%s: poll failed: %s", outcome.source, outcome.error)
+        return
+    counts: dict[str, int] = {}
+    for event in outcome.events:
+        counts[event.kind] = counts.get(event.kind, 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    level = logging.INFO if counts or outcome.status == "baseline" else logging.DEBUG
+    log.log(
+        level,
+        "%s: %s, %d items%s",
+        outcome.source,
+        outcome.status,
+        outcome.items,
+        f", {summary}" if summary else "",
+    )
+
+
+# -- pid file ---------------------------------------------------------------------------------
+
+
+def pid_path(database: str) -> Path:
+    """The daemon's pid file sits next to its database: <database>.pid."""
+    return Path(f"{database}.pid")
+
+
+def acquire_pid_file(path: Path) -> TextIO:
+    """Write our pid and hold a lock on the file while we run. Raises DaemonError when
+    another daemon holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="ascii")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        other = handle.read().strip()
+        handle.close()
+        raise DaemonError(
+            f"another monitor daemon (pid {other or '?'}) runs on this database ({path})"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def release_pid_file(path: Path, handle: TextIO) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+    handle.close()
+
+
+def running_pid(path: Path) -> int | None:
+    """The pid of the daemon that holds the pid file, or None when none runs.
+    Raises PermissionError when the file cannot be read (another user's daemon)."""
+    try:
+        handle = path.open(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else None
+        # Nobody holds the lock: a stale file left by a crash.
+        return None

@@ -1,0 +1,168 @@
+"""`monitor status`: what each source did last and does next, and the outbox backlog.
+
+Reads the database through a read-only connection with a short busy timeout, so it never
+takes a write lock from the running daemon (the database is in WAL mode).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from monitor.models import Settings, Source, StoreError
+from monitor.store import SourceState, Store
+
+READ_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    url: str
+    schedule: str
+    health: str
+    last_poll: str | None
+    last_success: str | None
+    consecutive_errors: int
+    last_error: str | None
+    items_known: int
+    items_listed: int
+    next_run: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    database: str
+    daemon_pid: int | None
+    sources: tuple[SourceStatus, ...]
+    # Outbox rows by status ("pending", "sent", "failed", ...).
+    outbox: dict[str, int]
+
+    @property
+    def pending(self) -> int:
+        return self.outbox.get("pending", 0)
+
+    @property
+    def failed(self) -> int:
+        return sum(n for status, n in self.outbox.items() if status not in ("pending", "sent"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "daemon_pid": self.daemon_pid,
+            "sources": [asdict(s) for s in self.sources],
+            "outbox": {"pending": self.pending, "failed": self.failed, "by_status": self.outbox},
+        }
+
+
+def schedule_text(source: Source) -> str:
+    text = f"cron {source.cron}" if source.cron else f"every {duration_text(source.interval)}"
+    return text + (f" (+{duration_text(source.jitter)} jitter)" if source.jitter else "")
+
+
+def duration_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def health_text(state: SourceState) -> str:
+    if state.last_poll is None:
+        return "never polled"
+    if state.health:
+        return state.health
+    if state.consecutive_errors:
+        return "erroring"
+    return "ok"
+
+
+def source_status(source: Source, state: SourceState, items_known: int) -> SourceStatus:
+    return SourceStatus(
+        name=source.name,
+        url=source.url,
+        schedule=schedule_text(source),
+        health=health_text(state),
+        last_poll=state.last_poll,
+        last_success=state.last_success,
+        consecutive_errors=state.consecutive_errors,
+        last_error=state.last_error,
+        items_known=items_known,
+        items_listed=state.item_count,
+        next_run=state.next_run,
+    )
+
+
+def open_read_only(path: str) -> sqlite3.Connection | None:
+    """A read-only connection to the database, or None when there is no database yet."""
+    if not Path(path).exists():
+        return None
+    try:
+        conn = sqlite3.connect(
+            f"file:{quote(str(Path(path).resolve()))}?mode=ro",
+            uri=True,
+            timeout=READ_TIMEOUT,
+            isolation_level=None,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(READ_TIMEOUT * 1000)}")
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: {exc}") from exc
+    return conn
+
+
+def read_status(settings: Settings, daemon_pid: int | None) -> Status:
+    """The status of every configured source, from the database (read-only)."""
+    conn = open_read_only(settings.database)
+    states: dict[str, SourceState] = {}
+    known: dict[str, int] = {}
+    outbox: dict[str, int] = {}
+    if conn is not None:
+        try:
+            if _has_table(conn, "sources"):
+                store = Store(conn, settings.database)
+                states = {s.name: s for s in store.source_states()}
+                known = dict(conn.execute("SELECT source, count(*) FROM items GROUP BY source"))
+                outbox = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{settings.database}: {exc}") from exc
+        finally:
+            conn.close()
+    sources = tuple(
+        source_status(s, states.get(s.name) or SourceState(name=s.name), known.get(s.name, 0))
+        for s in settings.sources
+    )
+    return Status(database=settings.database, daemon_pid=daemon_pid, sources=sources, outbox=outbox)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return row.fetchone() is not None
+
+
+def relative_time(value: str | None, now: datetime) -> str:
+    """'12s ago', 'in 5m', or '-' for a stored ISO time."""
+    if not value:
+        return "-"
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=now.tzinfo)
+    seconds = (when - now).total_seconds()
+    text = _short_duration(abs(seconds))
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def _short_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
