@@ -106,7 +106,7 @@ class Site:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def set(self, path: str, body: bytes | str, **kwargs: object) -> str:
+    def set(self, path: str, body: bytes | str = b"", **kwargs: object) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.pages[path] = Page(body=data, **kwargs)  # type: ignore[arg-type]
         return self.url(path)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from monitor.models import Item, Source
+from monitor.models import ExtractError, Item, Source
+
+# Content types no listing page or feed is served as.
+_NOT_TEXT = (
+    "image/",
+    "audio/",
+    "video/",
+    "font/",
+    "application/pdf",
+    "application/zip",
+    "application/octet-stream",
+)
 
 
 def extract_items(
     source: Source, body: bytes, base_url: str, content_type: str | None = None
 ) -> list[Item]:
     """Items a source's body lists, in page order. Raises ExtractError."""
+    if not body.strip():
+        raise ExtractError("empty response body")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type.startswith(_NOT_TEXT):
+        raise ExtractError(f"not a page or feed: the server sent {media_type}")
     if source.kind == "feed":
         from monitor.extract.feed import extract_feed
 
