@@ -1,0 +1,1 @@
+"""Benchmarks of a poll cycle; see bench/README.md."""
