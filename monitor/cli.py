@@ -477,5 +477,124 @@ def parse_since(value: str | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
+# -- run / reload / status --------------------------------------------------------------------
+
+EXIT_NO_DAEMON = 4
+
+
+@cli.command()
+@click.pass_obj
+def run(obj: Context) -> None:
+    """Poll every source on its schedule and send alerts, until SIGTERM or Ctrl-C.
+
+    SIGHUP (or `monitor reload`) re-reads the config. Under systemd use Type=notify.
+
+    Example: monitor --config /etc/news-monitor/monitor.toml run
+    """
+    import asyncio
+
+    from monitor.config import load_settings
+    from monitor.daemon import Daemon, DaemonError, pid_path
+    from monitor.notify import deliver_due
+
+    settings = obj.settings()
+    store = obj.store(settings)
+    daemon = Daemon(
+        settings,
+        store,
+        load_settings=load_settings,
+        make_router=make_router,
+        fetch_settings=fetch_settings,
+        deliver=deliver_due,
+        pid_file=pid_path(settings.database),
+    )
+    try:
+        status = asyncio.run(daemon.run())
+    except DaemonError as exc:
+        fail(str(exc), EXIT_NO_DAEMON)
+    finally:
+        store.close()
+    sys.exit(status)
+
+
+@cli.command()
+@click.pass_obj
+def reload(obj: Context) -> None:
+    """Make the running daemon re-read its config (sends it SIGHUP).
+
+    A bad config is rejected by the daemon, which logs why and keeps the old one.
+
+    Example: monitor --config /etc/news-monitor/monitor.toml reload
+    """
+    import signal
+
+    from monitor.daemon import pid_path, running_pid
+
+    settings = obj.settings()
+    path = pid_path(settings.database)
+    try:
+        pid = running_pid(path)
+        if pid is None:
+            fail(f"no monitor daemon runs on {settings.database} (no live {path})", EXIT_NO_DAEMON)
+        os.kill(pid, signal.SIGHUP)
+    except PermissionError:
+        fail(f"not allowed to signal the daemon ({path}); try sudo", EXIT_NO_DAEMON)
+    except ProcessLookupError:
+        fail(f"the daemon in {path} is gone", EXIT_NO_DAEMON)
+    click.echo(f"reload signalled to pid {pid}; its log says whether the config was accepted")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """Show each source's last poll, errors, items and next run, and the alert backlog.
+
+    Safe while the daemon runs: the database is opened read-only.
+
+    Example: monitor status --json
+    """
+    from datetime import UTC, datetime
+
+    from monitor.daemon import pid_path, running_pid
+    from monitor.models import StoreError
+    from monitor.status import read_status, relative_time
+
+    settings = obj.settings()
+    try:
+        pid = running_pid(pid_path(settings.database))
+    except PermissionError:
+        pid = None
+    try:
+        report = read_status(settings, pid)
+    except StoreError as exc:
+        fail(f"database error: {exc}", EXIT_STORE)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    now = datetime.now(UTC)
+    daemon = f"running (pid {pid})" if pid else "not running"
+    click.echo(f"daemon: {daemon}; database {report.database}")
+    headers = ["source", "health", "schedule", "last poll", "last success", "errors", "items"]
+    print_table(
+        [*headers, "next run", "last error"],
+        [
+            [
+                s.name,
+                s.health,
+                s.schedule,
+                relative_time(s.last_poll, now),
+                relative_time(s.last_success, now),
+                s.consecutive_errors,
+                s.items_known,
+                relative_time(s.next_run, now) if pid else "-",
+                s.last_error or "",
+            ]
+            for s in report.sources
+        ],
+    )
+    click.echo(f"outbox: {report.pending} pending, {report.failed} failed")
+
+
 def main() -> None:
     cli(prog_name="monitor")

@@ -376,7 +376,13 @@ class Daemon:
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
             return
-        log.debug("outbox: %s", report)
+        busy = any(getattr(report, name, 0) for name in ("messages", "retrying", "failed"))
+        describe = getattr(report, "describe", None)
+        log.log(
+            logging.INFO if busy else logging.DEBUG,
+            "outbox: %s",
+            describe() if callable(describe) else report,
+        )
 
     def _start_watchdog(self) -> asyncio.Task[None] | None:
         every = sdnotify.watchdog_interval()

@@ -39,12 +39,12 @@ def make_trigger(source: Source, tz: tzinfo, start: datetime | None = None) -> B
         from apscheduler.triggers.cron import CronTrigger
 
         trigger = CronTrigger.from_crontab(source.cron, timezone=tz)
-        trigger.jitter = int(source.jitter) or None
+        trigger.jitter = source.jitter or None
         return trigger
     from apscheduler.triggers.interval import IntervalTrigger
 
     return IntervalTrigger(
-        seconds=source.interval, start_date=start, timezone=tz, jitter=int(source.jitter) or None
+        seconds=source.interval, start_date=start, timezone=tz, jitter=source.jitter or None
     )
 
 
