@@ -1,0 +1,836 @@
+"""Propose a rule for a listing page nobody has written one for: pure, bytes in, data out.
+
+How it works:
+
+1. Headline links: every ``a[href]`` to another web page (not this one, not a site's
+   root) whose text (or ``title``/``aria-label``/image ``alt``) is headline-length. Links
+   whose address looks like an article's (a date, a long number or id, a wordy slug)
+   weigh more than links to section pages.
+2. Item blocks: every ancestor of a headline link proposes selectors (its tag; its tag and
+   one class; its tag and an attribute, with or without the value; ``list.class > li``),
+   and article links sharing a path segment propose ``a[href*="/segment/"]``. A selector
+   scores by the articles its blocks cover when each block holds exactly one article,
+   is not nested in another, and is a teaser rather than a bare link (an image, text
+   beside the headline); blocks with several articles or none count against it. Blocks
+   that carry the site's own article ids score higher; among selectors finding the same
+   articles the outer block wins (it holds the section, date and paywall marks too).
+   A page with two kinds of teaser (big ones and a list) gets the union when it adds
+   enough.
+3. Fields: title, section and date selectors are tried on the blocks and kept when they
+   work on most of them; a link selector only when the extractor's default link misses.
+4. Paywall: among the blocks, what a subset carries and the rest lack — a class or an
+   attribute (on the block, inside it, or on an ancestor), an image ``alt``, a short
+   marker text (an svg ``<title>`` counts), a URL segment — when its words say so (plus,
+   premium, paid, abo, subscriber, locked, payant, restreint, "only to …", "SPIEGEL+").
+   More items marked and more such words rank higher; a mark on a superset of the best
+   one's items wins (the site's general mark rather than one kind of it).
+
+`discover` returns proposals best first; each one's counts come from running the real
+extractor (`monitor.extract.html.extract_html`) with the proposed rule, so what it promises
+is what `monitor check` will do.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from monitor.models import Item, Rule
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# A headline: at least this many characters and words, at most this many characters.
+MIN_HEADLINE_CHARS = 15
+MIN_HEADLINE_WORDS = 2
+MAX_HEADLINE_CHARS = 300
+# How far up from a link an item block may be.
+MAX_ITEM_DEPTH = 9
+# How many item selectors (by a cheap first count) are measured exactly.
+MEASURED_CANDIDATES = 40
+# Blocks that carry the site's own article ids are items (Spiegel's data-sara-article-id).
+ID_BONUS = 1.5
+# Links picked by the site's article address pattern (Le Monde's /article/) are items.
+URL_BONUS = 1.15
+# A second item selector is added when the union scores this much better.
+UNION_GAIN = 1.35
+# Below this many items a repeated block is not a listing.
+MIN_ITEMS = 3
+# How many ancestors of an item are searched for a paywall class (Le Figaro style).
+ANCESTOR_DEPTH = 5
+# A paywall mark must mark at least this many items.
+MIN_MARKED = 2
+# Texts and attribute values longer than this are content, not marks.
+MAX_MARKER_CHARS = 40
+# A field selector is proposed when it works on this share of the blocks.
+FIELD_SHARE = 0.8
+# Blocks looked at when choosing field selectors.
+FIELD_SAMPLE = 200
+
+_SKIP_TAGS = frozenset({"html", "body", "head", "script", "style", "noscript", "template"})
+_CLASS_OK = re.compile(r"^-?[A-Za-z_][\w-]*$")
+_ATTR_NAME_OK = re.compile(r"^[A-Za-z_][\w.-]*$")
+# Attributes whose values are per item, presentational, or not marks.
+_ATTR_SKIP = frozenset(
+    {
+        "class", "id", "style", "href", "src", "srcset", "sizes", "title", "alt", "width",
+        "height", "name", "content", "datetime", "loading", "decoding", "fetchpriority",
+        "onclick", "onload", "value", "data-src", "data-srcset", "data-sizes",
+        "data-original", "data-lazy-src", "viewbox", "d", "xmlns", "tabindex", "target",
+        "rel", "for", "type", "media", "fill", "stroke", "points", "transform",
+    }
+)  # fmt: skip
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_SECTION_WORDS = (
+    "kicker", "section", "rubric", "ressort", "category", "categories", "topline",
+    "overline", "dachzeile", "eyebrow", "channel", "department", "rubrik",
+)  # fmt: skip
+_DATE_WORDS = ("date", "time", "datum", "published", "posted", "timestamp")
+_TITLE_WORDS = ("title", "headline", "heading", "titel", "hed")
+_WORD_SPLIT = re.compile(r"[^0-9a-zà-ÿа-яёіў+]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_PAYWALL_WORDS = frozenset(
+    {
+        "paid", "premium", "paywall", "paywalled", "locked", "lock", "payant", "payante",
+        "restreint", "restricted", "subscriber", "subscribers", "abo", "abonnes", "abonné",
+        "abonnés", "abonnement", "bezahl", "bezahlinhalt", "members", "member", "paying",
+        "платный", "платно", "подписка", "подписчиков", "падпіска",
+    }
+)  # fmt: skip
+_PAYWALL_PREFIXES = ("abonn", "subscri", "premium", "paywall", "bezahl", "plus")
+# Social buttons and streaming services, not paywalls.
+_NOT_PAYWALL = ("google-plus", "googleplus", "gplus", "google+", "disney+", "apple tv+")
+_PAYWALL_PHRASES = (
+    "only to", "only for", "for subscribers", "nur für", "réservé aux", "available only",
+    "доступен только", "даступны толькі",
+)  # fmt: skip
+_DATE_PATH = re.compile(r"(19|20)\d\d([/-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])?\b")
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_MIXED_ID = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{7,}", re.I)
+_ID_ATTRIBUTE = re.compile(r"^[\w-]+\[([\w-]*[-_]id)\]$", re.I)
+
+
+@dataclass(frozen=True)
+class PaywallGuess:
+    """A signal that marks some of the items as paywalled."""
+
+    # One of the two is set: a CSS selector, or texts searched in the item block.
+    selector: str | None
+    texts: tuple[str, ...]
+    # Items it marks among those discovery found (a proposal's own counts are exact).
+    marked: int
+    total: int
+    # What it looks at, for people: "`article[data-zplus=zplus]`", 'text "SPIEGEL+"'.
+    evidence: str
+    score: float
+
+    def describe(self) -> str:
+        return f"{self.marked} of {self.total} items marked by {self.evidence}"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One way to read the page: a rule and what the extractor makes of it."""
+
+    rule: Rule
+    # Exact figures from the extractor run with `rule`.
+    items: int
+    paywalled: int
+    score: float
+    sample: tuple[Item, ...] = ()
+    paywall: PaywallGuess | None = None
+    # Other paywall signals, best first, for the user to choose from.
+    paywall_alternatives: tuple[PaywallGuess, ...] = ()
+
+    def rule_table(self) -> dict[str, object]:
+        """The rule as the keys of a config file's [sources.rule], unset keys left out."""
+        return rule_table(self.rule)
+
+    def to_json(self) -> dict[str, object]:
+        rule = {
+            "item": self.rule.item,
+            "title": self.rule.title,
+            "link": self.rule.link,
+            "section": self.rule.section,
+            "date": self.rule.date,
+            "paywall_text": list(self.rule.paywall_text),
+            "paywall_selector": self.rule.paywall_selector,
+        }
+        return {
+            "rule": rule,
+            "items": self.items,
+            "paywalled": self.paywalled,
+            "score": round(self.score, 2),
+            "paywall": self.paywall.describe() if self.paywall else None,
+            "paywall_alternatives": [p.describe() for p in self.paywall_alternatives],
+            "sample": [
+                {
+                    "title": i.title,
+                    "url": i.url,
+                    "section": i.section,
+                    "published": i.published,
+                    "paywalled": i.paywalled,
+                }
+                for i in self.sample
+            ],
+        }
+
+
+def rule_table(rule: Rule) -> dict[str, object]:
+    """A rule as config keys ([sources.rule]); unset keys are left out."""
+    table: dict[str, object] = {}
+    for key in ("item", "title", "link", "section", "date"):
+        value = getattr(rule, key)
+        if value:
+            table[key] = value
+    if rule.paywall_text:
+        table["paywall_text"] = list(rule.paywall_text)
+    if rule.paywall_selector:
+        table["paywall_selector"] = rule.paywall_selector
+    if rule.id_pattern:
+        table["id_pattern"] = rule.id_pattern
+    return table
+
+
+def discover(
+    body: bytes, base_url: str, content_type: str | None = None, *, limit: int = 3
+) -> list[Proposal]:
+    """Rule proposals for a listing page, best first (empty when it lists nothing)."""
+    from monitor.extract.html import extract_html, parse_html
+
+    page = _read_page(parse_html(body, content_type), base_url)
+    proposals: list[Proposal] = []
+    seen: set[Rule] = set()
+    for candidate in _rank_items(page)[: limit * 2]:
+        rule, guesses = _build_rule(page, candidate)
+        items = extract_html(body, base_url, rule, content_type)
+        link = _link_if_needed(page, candidate, items)
+        if link:
+            rule = replace(rule, link=link)
+            items = extract_html(body, base_url, rule, content_type)
+        if rule in seen or len(items) < MIN_ITEMS:
+            continue
+        seen.add(rule)
+        proposals.append(
+            Proposal(
+                rule=rule,
+                items=len(items),
+                paywalled=sum(1 for i in items if i.paywalled),
+                score=candidate.score,
+                sample=tuple(items[:10]),
+                paywall=guesses[0] if guesses else None,
+                paywall_alternatives=tuple(guesses[1:6]),
+            )
+        )
+        if len(proposals) >= limit:
+            break
+    return proposals
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Page:
+    """What one parse of the page yields, shared by all the steps."""
+
+    tree: LexborHTMLParser
+    base_url: str
+    # mem_id of every element that is (or holds) a headline link -> the URLs it holds.
+    urls_below: dict[int, set[str]] = field(default_factory=dict)
+    # Item selector -> mem_ids of the elements that proposed it.
+    candidates: dict[str, set[int]] = field(default_factory=dict)
+    # Per URL: 1.0 when it looks like an article's address, less for section pages.
+    weight: dict[str, float] = field(default_factory=dict)
+    # Per URL: the longest headline text of its links.
+    titles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    selector: str
+    # The matched blocks that hold exactly one article, and that article's URL.
+    elements: tuple[LexborNode, ...]
+    urls: tuple[str, ...]
+    score: float
+    specificity: int
+    depth: float
+
+
+def _read_page(tree: LexborHTMLParser, base_url: str) -> _Page:
+    from monitor.extract.html import document_base
+
+    page = _Page(tree=tree, base_url=document_base(tree, base_url))
+    here = _canonical(base_url, base_url)
+    for link in tree.css("a[href]"):
+        url = _article_url(link.attributes.get("href") or "", page.base_url, here)
+        text = _link_text(link) if url else ""
+        if url is None or not _is_headline(text):
+            continue
+        page.weight[url] = 1.0 if looks_like_article(url) else 0.25
+        if len(text) > len(page.titles.get(url, "")):
+            page.titles[url] = text
+        node: LexborNode | None = link
+        level = 0
+        while node is not None and level <= MAX_ITEM_DEPTH and node.tag not in _SKIP_TAGS:
+            key = node.mem_id
+            page.urls_below.setdefault(key, set()).add(url)
+            for selector in _selectors_for(node):
+                page.candidates.setdefault(selector, set()).add(key)
+            node = node.parent
+            level += 1
+    return page
+
+
+def _canonical(href: str, base: str) -> str | None:
+    from monitor.extract.urls import canonical_url
+
+    return canonical_url(href, base)
+
+
+def _article_url(href: str, base_url: str, here: str | None) -> str | None:
+    """The canonical URL of a link to another page, else None."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    url = _canonical(href, base_url)
+    if url is None or url == here:
+        return None
+    parts = urlsplit(url)
+    if parts.path.strip("/") == "" and not parts.query:
+        return None
+    return url
+
+
+def looks_like_article(url: str) -> bool:
+    """An article's address: a date, a long number or id, or a wordy slug in the path."""
+    path = urlsplit(url).path
+    if _DATE_PATH.search(path):
+        return True
+    tail = "/".join(path.rstrip("/").split("/")[-2:])
+    if _LONG_NUMBER.search(tail) or _MIXED_ID.search(tail):
+        return True
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return len(re.findall(r"[-_]", last)) >= 3
+
+
+def _text(node: LexborNode) -> str:
+    return " ".join(node.text(separator=" ").split())
+
+
+def _link_text(link: LexborNode) -> str:
+    text = _text(link)
+    if text:
+        return text
+    attrs = link.attributes
+    for name in ("title", "aria-label"):
+        if attrs.get(name):
+            return " ".join(str(attrs[name]).split())
+    image = link.css_first("img[alt]")
+    if image is not None:
+        return " ".join(str(image.attributes.get("alt") or "").split())
+    return ""
+
+
+def _is_headline(text: str) -> bool:
+    return (
+        MIN_HEADLINE_CHARS <= len(text) <= MAX_HEADLINE_CHARS
+        and len(text.split()) >= MIN_HEADLINE_WORDS
+    )
+
+
+def _classes(node: LexborNode) -> list[str]:
+    value = node.attributes.get("class") or ""
+    return [c for c in value.split() if _CLASS_OK.match(c)]
+
+
+def _usable_value(value: str | None) -> bool:
+    return (
+        bool(value)
+        and len(value or "") <= MAX_MARKER_CHARS
+        and not re.search(r'["\\\n]', value or "")
+    )
+
+
+def _selectors_for(node: LexborNode) -> Iterator[str]:
+    tag = node.tag
+    if not tag or not _CLASS_OK.match(tag):
+        return
+    yield tag
+    for cls in _classes(node):
+        yield f"{tag}.{cls}"
+    for name, value in node.attributes.items():
+        if name in _ATTR_SKIP or not _ATTR_NAME_OK.match(name) or name.startswith("aria-"):
+            continue
+        yield f"{tag}[{name}]"
+        if _usable_value(value):
+            yield f'{tag}[{name}="{value}"]'
+    # Plain list entries are told apart by their list: `ul.article-list > li`.
+    parent = node.parent
+    if parent is not None and parent.tag not in _SKIP_TAGS and _CLASS_OK.match(parent.tag or ""):
+        for cls in _classes(parent):
+            yield f"{parent.tag}.{cls} > {tag}"
+
+
+# -- item blocks ------------------------------------------------------------------------------
+
+
+def _rank_items(page: _Page) -> list[_Candidate]:
+    """Item selectors measured on the page, best first."""
+    rough: list[tuple[float, str]] = []
+    for selector, keys in page.candidates.items():
+        single = [k for k in keys if len(page.urls_below[k]) == 1]
+        if len(single) >= MIN_ITEMS:
+            weight = sum(page.weight[next(iter(page.urls_below[k]))] for k in single)
+            rough.append((weight, selector))
+    rough.sort(key=lambda pair: (-pair[0], pair[1]))
+    selectors = [selector for _, selector in rough[:MEASURED_CANDIDATES]]
+    selectors += _url_selectors(page)
+    ranked = [c for c in (_measure(page, s) for s in selectors) if c is not None]
+    # A selector on the site's article address pattern keeps working through redesigns.
+    ranked = [
+        replace(c, score=c.score * URL_BONUS) if "href*=" in c.selector else c for c in ranked
+    ]
+    ranked.sort(key=lambda c: (-c.score, c.depth, -c.specificity, c.selector))
+    return _with_union(page, _prefer_outer(ranked))
+
+
+def _url_selectors(page: _Page) -> list[str]:
+    """Links whose addresses share a path segment (Le Monde's /article/) as the items."""
+    counts: Counter[str] = Counter()
+    article_urls = [u for u, w in page.weight.items() if w == 1.0]
+    for url in article_urls:
+        segments = urlsplit(url).path.strip("/").split("/")[:-1]
+        counts.update({s for s in segments if _CLASS_OK.match(s)})
+    return [
+        f'a[href*="/{segment}/"]'
+        for segment, count in counts.most_common(5)
+        if count >= max(MIN_ITEMS, 0.3 * len(article_urls))
+    ]
+
+
+def _measure(page: _Page, selector: str) -> _Candidate | None:
+    """Score a selector: many one-article, rich, non-nested blocks and little else."""
+    try:
+        matched = page.tree.css(selector)
+    except Exception:  # selectolax raises its own error types
+        return None
+    ids = {node.mem_id for node in matched}
+    one: list[LexborNode] = []
+    urls: list[str] = []
+    value: dict[str, float] = {}
+    multi = zero = nested = 0
+    depths: list[int] = []
+    for node in matched:
+        below = page.urls_below.get(node.mem_id, set())
+        if len(below) == 1:
+            url = next(iter(below))
+            one.append(node)
+            urls.append(url)
+            worth = page.weight[url] * _teaser_quality(node, page.titles[url])
+            value[url] = max(value.get(url, 0.0), worth)
+        elif below:
+            multi += 1
+        else:
+            zero += 1
+        depth, inside = _depth(node, ids)
+        depths.append(depth)
+        nested += inside
+    if len(value) < MIN_ITEMS:
+        return None
+    # Blocks with several articles are containers, blocks with none are ads or
+    # placeholders, blocks inside blocks mean the selector is too loose.
+    bad = 1.5 * multi + 0.25 * zero + 2.0 * nested
+    purity = len(one) / len(matched)
+    score = (sum(value.values()) - bad) * (0.5 + 0.5 * purity)
+    if selector.startswith("article"):
+        score *= 1.05
+    if _carries_ids(selector, one):
+        score *= ID_BONUS
+    return _Candidate(
+        selector=selector,
+        elements=tuple(one),
+        urls=tuple(urls),
+        score=score,
+        specificity=selector.count(".") + selector.count("[") + selector.count("="),
+        depth=sum(depths) / len(depths),
+    )
+
+
+def _carries_ids(selector: str, blocks: Sequence[LexborNode]) -> bool:
+    """`article[data-article-id]`: the site numbers its teasers, a sure sign of items."""
+    match = _ID_ATTRIBUTE.match(selector)
+    if not match:
+        return False
+    values = [b.attributes.get(match.group(1)) for b in blocks]
+    return len(set(values)) >= 0.8 * len(values)
+
+
+def _teaser_quality(node: LexborNode, title: str) -> float:
+    """1 for a teaser (its headline shown, and an image or text beside it), less for a bare
+    link, least for a block that shows no headline (an image whose link has a title)."""
+    text = _text(node)
+    if len(text) < MIN_HEADLINE_CHARS:
+        return 0.4
+    if node.css_first("img, picture, svg, video") is not None:
+        return 1.0
+    return 1.0 if len(text) - len(title) >= 12 else 0.6
+
+
+def _depth(node: LexborNode, ids: set[int]) -> tuple[int, int]:
+    """(depth in the document, 1 if an ancestor is matched too)."""
+    depth = 0
+    inside = 0
+    parent = node.parent
+    while parent is not None:
+        depth += 1
+        if parent.mem_id in ids:
+            inside = 1
+        parent = parent.parent
+    return depth, inside
+
+
+def _prefer_outer(ranked: list[_Candidate]) -> list[_Candidate]:
+    """Among selectors that find the same articles, rank the outermost block first."""
+    if not ranked:
+        return ranked
+    best = ranked[0]
+    best_urls = set(best.urls)
+    for cand in ranked[1:]:
+        same = len(best_urls & set(cand.urls)) >= 0.97 * len(best_urls)
+        if same and cand.score >= 0.97 * best.score and cand.depth < best.depth:
+            best = cand
+            best_urls = set(cand.urls)
+    return [best, *(c for c in ranked if c is not best)]
+
+
+def _with_union(page: _Page, ranked: list[_Candidate]) -> list[_Candidate]:
+    """Pages with two kinds of teaser (big ones and a list): the union when it adds."""
+    if not ranked:
+        return ranked
+    best = ranked[0]
+    for other in ranked[1:]:
+        have = set(best.urls)
+        theirs = set(other.urls)
+        new = theirs - have
+        # Another kind of teaser adds articles; a looser selector for the same ones does not.
+        if len(new) < max(MIN_ITEMS, 0.2 * len(have)) or len(theirs & have) > 0.2 * len(theirs):
+            continue
+        union = _measure(page, f"{best.selector}, {other.selector}")
+        if union is not None and union.score > UNION_GAIN * best.score:
+            best = union
+    if best is ranked[0]:
+        return ranked
+    return [best, *ranked]
+
+
+# -- fields -----------------------------------------------------------------------------------
+
+
+def _build_rule(page: _Page, candidate: _Candidate) -> tuple[Rule, list[PaywallGuess]]:
+    blocks = candidate.elements[:FIELD_SAMPLE]
+    urls = candidate.urls[:FIELD_SAMPLE]
+    rule = Rule(
+        item=candidate.selector,
+        title=_title_selector(page, blocks, urls),
+        section=_worded_selector(blocks, _SECTION_WORDS, max_chars=MAX_MARKER_CHARS),
+        date=_date_selector(blocks),
+        derive_from_marker=False,
+    )
+    guesses = guess_paywall(candidate.elements, candidate.urls)
+    if guesses:
+        best = guesses[0]
+        rule = replace(rule, paywall_selector=best.selector, paywall_text=best.texts)
+    return rule, guesses
+
+
+def _share(blocks: Sequence[LexborNode], ok: Iterable[bool]) -> float:
+    return sum(ok) / len(blocks) if blocks else 0.0
+
+
+def _title_selector(page: _Page, blocks: Sequence[LexborNode], urls: Sequence[str]) -> str | None:
+    """A heading or a title-named element holding the headline in most blocks."""
+    options: Counter[str] = Counter()
+    for block in blocks:
+        seen: set[str] = set()
+        for node in block.css(", ".join(_HEADINGS) + ", [class]"):
+            if node.tag in _HEADINGS:
+                seen.add(node.tag)
+            for cls in _classes(node):
+                if any(w in _tokens(cls) for w in _TITLE_WORDS):
+                    seen.add(f"{node.tag}.{cls}")
+        options.update(seen)
+    best: tuple[float, int, str] | None = None
+    for selector, _ in options.most_common(12):
+        share = _share(
+            blocks,
+            (
+                _same_headline(_first_text(b, selector), page.titles[u])
+                for b, u in zip(blocks, urls, strict=True)
+            ),
+        )
+        rank = (share, -len(selector), selector)
+        if share >= FIELD_SHARE and (best is None or rank > best):
+            best = rank
+    return best[2] if best else None
+
+
+def _same_headline(found: str, headline: str) -> bool:
+    """The text a title selector finds is the link's headline (or the heart of it)."""
+    return _is_headline(found) and (found in headline or headline in found)
+
+
+def _first_text(block: LexborNode, selector: str) -> str:
+    for node in block.css(selector):
+        text = _text(node)
+        if text:
+            return text
+    return ""
+
+
+def _date_selector(blocks: Sequence[LexborNode]) -> str | None:
+    if _share(blocks, (b.css_first("time") is not None for b in blocks)) >= 0.5:
+        return "time"
+    return _worded_selector(blocks, _DATE_WORDS, max_chars=60)
+
+
+def _worded_selector(
+    blocks: Sequence[LexborNode], words: Sequence[str], *, max_chars: int
+) -> str | None:
+    """A class named like the field (kicker, date ...) with short text in half the blocks."""
+    counts: Counter[str] = Counter()
+    for block in blocks:
+        seen: set[str] = set()
+        for node in block.css("[class]"):
+            for cls in _classes(node):
+                if not any(w in _tokens(cls) for w in words):
+                    continue
+                text = _text(node)
+                if 0 < len(text) <= max_chars:
+                    seen.add(f"{node.tag}.{cls}")
+        counts.update(seen)
+    for selector, count in counts.most_common(1):
+        if count >= 0.5 * len(blocks):
+            return selector
+    return None
+
+
+def _link_if_needed(page: _Page, candidate: _Candidate, items: Sequence[Item]) -> str | None:
+    """A link selector, only when the extractor's default link misses the articles."""
+    wanted = set(candidate.urls)
+    found = {item.url for item in items}
+    if len(found & wanted) >= 0.9 * len(wanted):
+        return None
+    options: Counter[str] = Counter()
+    for block, url in zip(candidate.elements[:FIELD_SAMPLE], candidate.urls, strict=False):
+        for link in block.css("a[href]"):
+            if _article_url(link.attributes.get("href") or "", page.base_url, None) != url:
+                continue
+            for cls in _classes(link):
+                options[f"a.{cls}"] += 1
+            parent = link.parent
+            if parent is not None and parent.tag in _HEADINGS:
+                options[f"{parent.tag} a"] += 1
+    if options:
+        selector, count = options.most_common(1)[0]
+        if count >= FIELD_SHARE * min(len(wanted), FIELD_SAMPLE):
+            return selector
+    return None
+
+
+# -- paywall ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(t for t in _WORD_SPLIT.split(_CAMEL.sub(" ", text).lower()) if t)
+
+
+@lru_cache(maxsize=8192)
+def paywall_words(text: str) -> int:
+    """How many paywall words a class, attribute or text holds (0: none)."""
+    lowered = text.lower()
+    if any(noise in lowered for noise in _NOT_PAYWALL):
+        return 0
+    strength = 1 if any(phrase in lowered for phrase in _PAYWALL_PHRASES) else 0
+    for token in set(_tokens(text)):
+        if (
+            token in _PAYWALL_WORDS
+            or token.startswith(_PAYWALL_PREFIXES)
+            or token.endswith("plus")
+            or (token.endswith("+") and len(token) > 1)
+        ):
+            strength += 1
+    return strength
+
+
+@dataclass(frozen=True)
+class _Feature:
+    kind: str  # "attr", "class", "alt", "text", "ancestor", "url"
+    selector: str | None
+    text: str | None
+    evidence: str
+    words: int
+
+
+# Signals on the item or inside it are the most direct; ancestors and URLs the least.
+_KIND_WEIGHT = {"attr": 1.0, "class": 1.0, "alt": 0.95, "text": 0.9, "ancestor": 0.8, "url": 0.7}
+
+
+def guess_paywall(blocks: Sequence[LexborNode], urls: Sequence[str]) -> list[PaywallGuess]:
+    """Paywall signals that split the items (blocks and their article URLs), best first."""
+    total = len(set(urls))
+    holders: dict[_Feature, set[str]] = defaultdict(set)
+    for block, url in zip(blocks, urls, strict=True):
+        for feature in _features(block, url):
+            holders[feature].add(url)
+    _add_unions(holders)
+    scored: list[tuple[float, _Feature, set[str]]] = []
+    for feature, marked in holders.items():
+        count = len(marked)
+        if count < MIN_MARKED:
+            continue
+        # More paywall words weigh more; more items marked weigh more (a one-off ad
+        # saying "Abo" is not the site's mark).
+        strength = 1.0 + 0.5 * (min(feature.words, 3) - 1)
+        score = _KIND_WEIGHT[feature.kind] * strength * math.log1p(count)
+        # A mark every item carries does not split them: trust it less.
+        if count == total:
+            score *= 0.35
+        scored.append((score, feature, marked))
+    scored.sort(key=lambda t: (-t[0], t[1].evidence))
+    guesses = [
+        PaywallGuess(
+            selector=feature.selector,
+            texts=(feature.text,) if feature.text else (),
+            marked=len(marked),
+            total=total,
+            evidence=feature.evidence,
+            score=score,
+        )
+        for score, feature, marked in _prefer_wider(scored)
+    ]
+    return _distinct_splits(guesses)
+
+
+def _prefer_wider(
+    scored: list[tuple[float, _Feature, set[str]]],
+) -> list[tuple[float, _Feature, set[str]]]:
+    """A mark on a superset of the best one's items (heise+ on every heise+ teaser, not
+    just the "exklusiv" ones) is the site's general mark: put it first."""
+    if not scored:
+        return scored
+    best = scored[0]
+    for candidate in scored[1:]:
+        if candidate[2] > best[2] and candidate[0] >= 0.25 * best[0]:
+            best = candidate
+    # The same items marked more simply: one attribute rather than a list of values.
+    for candidate in scored:
+        same = candidate[2] == best[2] and candidate[0] >= 0.9 * best[0]
+        if same and _complexity(candidate[1]) < _complexity(best[1]):
+            best = candidate
+    return [best, *(s for s in scored if s is not best)]
+
+
+def _complexity(feature: _Feature) -> tuple[int, int, int]:
+    selector = feature.selector or feature.text or ""
+    return (selector.count(","), feature.kind == "ancestor", len(selector))
+
+
+def _distinct_splits(guesses: list[PaywallGuess]) -> list[PaywallGuess]:
+    """One guess per marked count and kind of evidence, so alternatives differ."""
+    out: list[PaywallGuess] = []
+    seen: set[tuple[int, bool]] = set()
+    for guess in guesses:
+        key = (guess.marked, guess.selector is None)
+        if key not in seen:
+            seen.add(key)
+            out.append(guess)
+    return out
+
+
+def _add_unions(holders: dict[_Feature, set[str]]) -> None:
+    """Equally worded values of one attribute (Spplus-paid, Mmplus-paid) as one signal."""
+    groups: dict[tuple[str, str, int], list[tuple[_Feature, set[str]]]] = defaultdict(list)
+    for feature, marked in holders.items():
+        if feature.kind in ("attr", "ancestor") and feature.selector and "=" in feature.selector:
+            name = feature.selector.split("=", 1)[0]
+            groups[(feature.kind, name, feature.words)].append((feature, marked))
+    for (kind, _, words), group in groups.items():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda pair: pair[0].selector or "")
+        selector = ", ".join(f.selector or "" for f, _ in group)
+        union: set[str] = set().union(*(m for _, m in group))
+        holders[_Feature(kind, selector, None, f"`{selector}`", words)] = union
+
+
+def _features(block: LexborNode, url: str) -> set[_Feature]:
+    """Every paywall-worded mark of one item block."""
+    found: set[_Feature] = set()
+    for node in (block, *block.css("*")):
+        found.update(_node_features(node))
+        own = " ".join((node.text(deep=False) or "").split())
+        if 1 < len(own) <= MAX_MARKER_CHARS:
+            words = paywall_words(own)
+            if words:
+                found.add(_Feature("text", None, own, f'text "{own}"', words))
+    for level, ancestor in enumerate(_ancestors(block)):
+        if level >= ANCESTOR_DEPTH:
+            break
+        for feature in _node_features(ancestor):
+            if feature.kind in ("class", "attr") and feature.selector:
+                selector = ", ".join(f"{part} *" for part in feature.selector.split(", "))
+                found.add(
+                    _Feature(
+                        "ancestor", selector, None, f"ancestor {feature.evidence}", feature.words
+                    )
+                )
+    path = urlsplit(url).path
+    for segment in path.strip("/").split("/")[:-1]:
+        words = paywall_words(segment)
+        if words and _usable_value(segment):
+            selector = f'a[href*="/{segment}/"]'
+            found.add(_Feature("url", selector, None, f"URL path `/{segment}/`", words))
+    return found
+
+
+def _node_features(node: LexborNode) -> Iterator[_Feature]:
+    """Paywall-worded classes, attributes and image alt texts of one element."""
+    tag = node.tag or ""
+    for cls in _classes(node):
+        words = paywall_words(cls)
+        if words:
+            yield _Feature("class", f".{cls}", None, f"`{tag}.{cls}`", words)
+    for name, value in node.attributes.items():
+        if name in ("class", "href", "src", "srcset", "style", "id") or not _ATTR_NAME_OK.match(
+            name
+        ):
+            continue
+        if name == "alt":
+            words = paywall_words(value or "") if _usable_value(value) else 0
+            if words:
+                selector = f'{tag}[alt="{value}"]'
+                yield _Feature("alt", selector, None, f"`{selector}`", words)
+            continue
+        name_words = paywall_words(name)
+        if name_words:
+            yield _Feature("attr", f"[{name}]", None, f"`{tag}[{name}]`", name_words)
+        if _usable_value(value):
+            words = paywall_words(value or "") + name_words
+            if words:
+                selector = f'[{name}="{value}"]'
+                yield _Feature("attr", selector, None, f"`{tag}{selector}`", words)
+
+
+def _ancestors(node: LexborNode) -> Iterator[LexborNode]:
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        yield parent
+        parent = parent.parent
