@@ -68,6 +68,8 @@ ANCESTOR_DEPTH = 5
 MIN_MARKED = 2
 # Texts and attribute values longer than this are content, not marks.
 MAX_MARKER_CHARS = 40
+# Marker texts ("The material is available only to POZIRK+") are at most this long.
+MAX_MARKER_TEXT = 60
 # A field selector is proposed when it works on this share of the blocks.
 FIELD_SHARE = 0.8
 # Blocks looked at when choosing field selectors.
@@ -113,6 +115,7 @@ _PAYWALL_PHRASES = (
 _DATE_PATH = re.compile(r"(19|20)\d\d([/-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])?\b")
 _LONG_NUMBER = re.compile(r"\d{5,}")
 _MIXED_ID = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{7,}", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _ID_ATTRIBUTE = re.compile(r"^[\w-]+\[([\w-]*[-_]id)\]$", re.I)
 
 
@@ -776,11 +779,10 @@ def _features(block: LexborNode, url: str) -> set[_Feature]:
     found: set[_Feature] = set()
     for node in (block, *block.css("*")):
         found.update(_node_features(node))
-        own = " ".join((node.text(deep=False) or "").split())
-        if 1 < len(own) <= MAX_MARKER_CHARS:
-            words = paywall_words(own)
+        for text in _marker_texts(node):
+            words = paywall_words(text)
             if words:
-                found.add(_Feature("text", None, own, f'text "{own}"', words))
+                found.add(_Feature("text", None, text, f'text "{text}"', words))
     for level, ancestor in enumerate(_ancestors(block)):
         if level >= ANCESTOR_DEPTH:
             break
@@ -799,6 +801,14 @@ def _features(block: LexborNode, url: str) -> set[_Feature]:
             selector = f'a[href*="/{segment}/"]'
             found.add(_Feature("url", selector, None, f"URL path `/{segment}/`", words))
     return found
+
+
+def _marker_texts(node: LexborNode) -> list[str]:
+    """An element's own short text, or the short sentences of a longer one."""
+    own = " ".join((node.text(deep=False) or "").split())
+    if len(own) <= MAX_MARKER_TEXT:
+        return [own] if len(own) > 1 else []
+    return [s for s in _SENTENCE_END.split(own) if 1 < len(s) <= MAX_MARKER_TEXT]
 
 
 def _node_features(node: LexborNode) -> Iterator[_Feature]:
