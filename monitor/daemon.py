@@ -271,10 +271,15 @@ class Daemon:
         source = self.settings.source(name)
         if source is None or self.stopping or self.fetcher is None:
             return
+        started = datetime.now(UTC)
+        if self._host_free_at(source.url) is not None:
+            # The host answered 429/503 with Retry-After (maybe to another source): wait
+            # without counting a failure.
+            self._plan_next(source, started)
+            return
         task = asyncio.current_task()
         if task is not None:
             self.inflight.add(task)
-        started = datetime.now(UTC)
         outcome: CheckOutcome | None = None
         try:
             async with self._limit:
@@ -327,7 +332,7 @@ class Daemon:
                     wait,
                 )
             else:
-                log.info("%s: host asked to wait, next poll in %s", source.name, wait)
+                log.info("%s: host asked to wait (Retry-After), next poll in %s", source.name, wait)
         self._note_next_run(source.name, upcoming)
 
     def _host_free_at(self, url: str) -> datetime | None:

@@ -74,13 +74,21 @@ def test_retry_after_delays_the_next_request_to_that_host(site, tmp_path):
         handler.wfile.write(body)
 
     site.set("/news", "", handler=busy_then_fine)
-    config = write_config(tmp_path, [("news", site.url("/news"), "1s")])
+    site.set("/other", listing(["Other"]))
+    sources = [("news", site.url("/news"), "1s"), ("other", site.url("/other"), "1s")]
+    config = write_config(tmp_path, sources)
     with DaemonProcess(config) as daemon:
-        daemon.wait(lambda: len(site.requests_for("/news")) >= 2, "a second poll")
+        daemon.wait_log("news: baseline, 1 items")
+        status = json.loads(run_monitor("status", "--json", config=config).stdout)
         assert daemon.stop() == 0
     first, second = site.requests_for("/news")[:2]
     assert second.at - first.at >= 2.9
-    assert "news: host asked to wait, next poll in" in daemon.log()
+    # The other source on that host waited too, and that is no failure of its own.
+    assert not [r for r in site.requests if first.at + 0.5 < r.at < first.at + 2.9]
+    assert "news: host asked to wait (Retry-After), next poll in" in daemon.log()
+    assert "other: host asked to wait (Retry-After), next poll in" in daemon.log()
+    errors = {s["name"]: s["consecutive_errors"] for s in status["sources"]}
+    assert errors == {"news": 0, "other": 0}
 
 
 def test_failing_source_backs_off_raises_health_and_recovers(site, tmp_path):
@@ -210,3 +218,62 @@ def test_a_new_item_reaches_the_channel_and_sigterm_loses_nothing(site, tmp_path
         assert outbox_counts(db) == {"sent": 1}
     finally:
         receiver.close()
+
+
+def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_path):
+    """In process: the function a config watcher calls, on a running daemon."""
+    import asyncio
+    import dataclasses
+
+    from monitor.cli import fetch_settings
+    from monitor.config import load_settings
+    from monitor.daemon import Daemon
+    from monitor.store import Store
+
+    for path in ("/a", "/b", "/c"):
+        site.set(path, listing([path[1:].upper() + "1"]))
+    config = write_config(tmp_path, [("a", site.url("/a"), "1h"), ("b", site.url("/b"), "1h")])
+    old = load_settings(config)
+    store = Store.open(old.database)
+
+    async def scenario() -> None:
+        daemon = Daemon(
+            old,
+            store,
+            load_settings=load_settings,
+            make_router=lambda s: lambda events: [],
+            fetch_settings=fetch_settings,
+            deliver=None,
+        )
+        running = asyncio.create_task(daemon.run())
+        while not (store.source_state("a").last_success and store.source_state("b").last_success):
+            await asyncio.sleep(0.05)
+        a = old.source("a")
+        assert a is not None
+        new = dataclasses.replace(
+            old,
+            sources=(
+                dataclasses.replace(a, interval=1800.0),
+                dataclasses.replace(a, name="c", url=site.url("/c")),
+            ),
+            user_agent="changed-agent",
+        )
+        report = daemon.apply_settings(old, new)
+        assert report.describe() == "added c; removed b; rescheduled a; new HTTP settings"
+        assert daemon.scheduler is not None
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        assert sorted(jobs) == ["a", "c"]
+        assert jobs["a"].trigger.interval.total_seconds() == 1800
+        while not store.source_state("c").last_success:
+            await asyncio.sleep(0.05)
+        daemon.stop()
+        assert await running == 0
+
+    try:
+        asyncio.run(scenario())
+        assert store.source_state("b").next_run is None
+        assert store.count_items("b") == 1  # a removed source keeps what it knew
+        assert store.source_state("a").next_run is not None
+    finally:
+        store.close()
+    assert site.requests_for("/c")[0].headers["User-Agent"] == "changed-agent"

@@ -131,3 +131,32 @@ def test_reload_plan_names_what_changed():
     assert plan.updated == ("b",)
     assert plan.describe() == "added d; removed c; rescheduled a; updated b"
     assert plan_sources(old, old).empty
+
+
+def test_interval_units_cron_and_the_global_default(tmp_path):
+    from monitor.config import load_settings
+
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        'interval = "5m"\n'
+        + "".join(
+            f'[[sources]]\nname = "{name}"\nurl = "https://x.test/{name}"\n{extra}\n'
+            '[sources.rule]\nitem = "article"\n'
+            for name, extra in [
+                ("default", ""),
+                ("seconds", "interval = 45"),
+                ("minutes", 'interval = "10m"'),
+                ("hours", 'interval = "1h"'),
+                ("cron", 'cron = "*/5 * * * *"\njitter = "30s"'),
+            ]
+        )
+    )
+    sources = {s.name: s for s in load_settings(config, environ={}).sources}
+    assert {n: s.interval for n, s in sources.items() if n != "cron"} == {
+        "default": 300,
+        "seconds": 45,
+        "minutes": 600,
+        "hours": 3600,
+    }
+    assert (sources["cron"].cron, sources["cron"].jitter) == ("*/5 * * * *", 30)
+    assert period(sources["cron"], NOW) == 300
