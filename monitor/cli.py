@@ -65,9 +65,14 @@ def fail(message: str, status: int) -> NoReturn:
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    # journald adds its own timestamps; elsewhere they help.
-    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
-    handler.setFormatter(logging.Formatter(f"{stamp}%(levelname)s %(name)s: %(message)s"))
+    if os.environ.get("JOURNAL_STREAM"):
+        # journald adds its own timestamps, and reads <N> priority prefixes.
+        from monitor.sdnotify import JournalFormatter
+
+        formatter: logging.Formatter = JournalFormatter("%(levelname)s %(name)s: %(message)s")
+    else:
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

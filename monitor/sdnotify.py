@@ -6,6 +6,7 @@ with '@') are supported. See sd_notify(3).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -55,3 +56,22 @@ def watchdog_interval(environ: Mapping[str, str] | None = None) -> float | None:
     if pid.isdigit() and int(pid) != os.getpid():
         return None  # the watchdog is meant for another process
     return int(usec) / 1_000_000 / 2
+
+
+class JournalFormatter(logging.Formatter):
+    """Prefixes each line with its syslog priority (<3> error, <4> warning, <6> info), which
+    journald reads from a service's stderr: `journalctl -p warning` then works."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = journal_priority(record.levelno)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
+
+
+def journal_priority(levelno: int) -> int:
+    if levelno >= logging.CRITICAL:
+        return 2
+    if levelno >= logging.ERROR:
+        return 3
+    if levelno >= logging.WARNING:
+        return 4
+    return 6 if levelno >= logging.INFO else 7

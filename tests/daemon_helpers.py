@@ -81,8 +81,8 @@ class DaemonProcess:
 
     def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
         self.config = config
-        self.env = {**os.environ, **(env or {})}
-        self.env.pop("JOURNAL_STREAM", None)
+        inherited = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+        self.env = {**inherited, **(env or {})}
         self.log_path = config.parent / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -111,7 +111,7 @@ def test_daemon_tells_systemd_ready_reloading_and_stopping(site, tmp_path, notif
     sock, path = notify_socket
     site.set("/news", listing(["One"]))
     config = write_config(tmp_path, [("news", site.url("/news"), "1s")])
-    env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"}
+    env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000", "JOURNAL_STREAM": "8:1234"}
     with DaemonProcess(config, env=env) as daemon:
         messages = _receive_until(sock, lambda m: m.startswith(b"READY=1"), daemon)
         assert messages[-1] == b"READY=1\nSTATUS=polling 1 sources"
@@ -121,6 +121,10 @@ def test_daemon_tells_systemd_ready_reloading_and_stopping(site, tmp_path, notif
         assert any(m.startswith(b"RELOADING=1\nMONOTONIC_USEC=") for m in reload_messages)
         assert daemon.stop() == 0
         assert b"STOPPING=1" in _receive_until(sock, lambda m: m == b"STOPPING=1", daemon)
+    # Under journald: no timestamps of our own, a syslog priority on every line.
+    lines = daemon.log().splitlines()
+    assert "<6>INFO monitor.daemon: running: 1 sources, 0 channels, database " in "\n".join(lines)
+    assert all(line.startswith(("<6>", "<7>", "<4>")) for line in lines), lines
 
 
 def _receive_until(sock: socket.socket, done, daemon) -> list[bytes]:
