@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from monitor.diff import diff_items
 from monitor.extract import extract_items
 from monitor.fetch import Fetcher
-from monitor.models import Event, ExtractError, FetchError, Item, Source
+from monitor.models import Event, ExtractError, FetchError, Item, Source, StoreError
 from monitor.store import OutboxRow, SourceState, Store
 
 # Routes events to the channels that want them (see notify.route_events); none by default.
@@ -55,7 +55,24 @@ async def check_source(
     executor: Executor | None = None,
     now: Callable[[], str] = utc_now,
 ) -> CheckOutcome:
-    """Fetch, extract, diff and record one source. Never raises for the source's own faults."""
+    """Fetch, extract, diff and record one source. Never raises for the source's own faults,
+    nor for a database that refuses this one poll (disk full, locked too long): that poll
+    is an error outcome, nothing of it is recorded, and the next poll sees it all again."""
+    try:
+        return await _check_source(source, fetcher, store, route, failure_threshold, executor, now)
+    except StoreError as exc:
+        return CheckOutcome(source.name, "error", error=f"database error: {exc}")
+
+
+async def _check_source(
+    source: Source,
+    fetcher: Fetcher,
+    store: Store,
+    route: Router,
+    failure_threshold: int,
+    executor: Executor | None,
+    now: Callable[[], str],
+) -> CheckOutcome:
     state = store.source_state(source.name)
     try:
         result = await fetcher.fetch(

@@ -170,6 +170,7 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path)
+            store.check_pages()
             store.migrate()
         except sqlite3.DatabaseError as exc:
             if _looks_corrupt(exc):
@@ -200,24 +201,49 @@ class Store:
             raise StoreError(f"{self.path}: {exc}") from exc
         try:
             yield self.conn
+        except sqlite3.DatabaseError as exc:
+            # Disk full, a corrupt page, ...: SQLite may have rolled back already.
+            self._rollback()
+            raise StoreError(f"{self.path}: {exc}") from exc
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"{self.path}: {exc}") from exc
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def check_pages(self) -> None:
+        """PRAGMA quick_check (a fraction of a second even for 100 MB): a file with a valid
+        header but damaged pages is refused at start-up, not half-way through a poll."""
+        rows = self.conn.execute("PRAGMA quick_check(5)").fetchall()
+        if [tuple(r) for r in rows] != [("ok",)]:
+            problems = "; ".join(str(r[0]) for r in rows)
+            raise sqlite3.DatabaseError(f"database disk image is corrupt: {problems}")
 
     # -- sources --------------------------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read whose SQLite error (a damaged page, ...) comes out as a StoreError."""
+        try:
+            yield self.conn
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
     def source_state(self, name: str) -> SourceState:
-        row = self.conn.execute(
-            "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
-            " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run"
-            " FROM sources WHERE name = ?",
-            (name,),
-        ).fetchone()
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
+                " consecutive_errors, etag, last_modified, body_hash, item_count, health,"
+                " next_run FROM sources WHERE name = ?",
+                (name,),
+            ).fetchone()
         return SourceState(*row) if row else SourceState(name=name)
 
     def source_states(self) -> list[SourceState]:
@@ -292,11 +318,12 @@ class Store:
     # -- items ----------------------------------------------------------------------------
 
     def load_items(self, source: str) -> dict[str, StoredItem]:
-        rows = self.conn.execute(
-            "SELECT key, url, title, section, published, paywalled, summary, first_seen,"
-            " last_seen, position FROM items WHERE source = ?",
-            (source,),
-        ).fetchall()
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT key, url, title, section, published, paywalled, summary, first_seen,"
+                " last_seen, position FROM items WHERE source = ?",
+                (source,),
+            ).fetchall()
         return {
             row[0]: StoredItem(
                 item=Item(

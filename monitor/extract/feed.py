@@ -311,6 +311,8 @@ def _json_entries(data: bytes) -> tuple[list[_Entry], str | None]:
         doc = json.loads(data)
     except ValueError as exc:  # JSONDecodeError or UnicodeDecodeError
         raise ExtractError(f"not a feed: invalid JSON ({exc})") from None
+    except RecursionError:
+        raise ExtractError("not a feed: JSON nested too deep") from None
     version = doc.get("version") if isinstance(doc, dict) else None
     if not isinstance(version, str) or not version.startswith(_JSONFEED_VERSION):
         raise ExtractError("not a feed: JSON without a JSON Feed version")
