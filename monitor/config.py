@@ -143,13 +143,67 @@ class SourceModel(_Model):
 class ChannelModel(_Model):
     """A notification channel: Apprise URLs and filters that must all match."""
 
-    urls: list[str] = Field(min_length=1, description="Apprise URLs; ${ENV} expanded")
-    sources: list[str] = Field(default_factory=list)
-    sections: list[str] = Field(default_factory=list)
-    events: list[Literal["new", "changed", "removed", "health"]] = Field(default_factory=list)
-    paywalled: bool | None = None
-    include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
+    urls: list[str] = Field(default_factory=list, description="Apprise URLs; ${ENV} expanded")
+    config: str | None = Field(None, description="Apprise config file (YAML/text) with URLs")
+    sources: list[str] = Field(
+        default_factory=list, description="only these sources (default: every source)"
+    )
+    sections: list[str] = Field(
+        default_factory=list, description="only items in one of these sections"
+    )
+    events: list[Literal["new", "changed", "removed", "health"]] = Field(
+        default_factory=list, description="only these event kinds (default: all)"
+    )
+    paywalled: bool | None = Field(
+        None, description="true: only paywalled items; false: only free ones"
+    )
+    include: list[str] = Field(default_factory=list, description="keywords or re:REGEX")
+    exclude: list[str] = Field(default_factory=list, description="keywords or re:REGEX")
+    format: Literal["telegram-html", "html", "markdown", "text"] | None = Field(
+        None, description="message format (default: picked per URL scheme)"
+    )
+    template: str | None = Field(None, description="Jinja2 template of one event")
+    digest: str | None = Field(None, description="HH:MM: send once a day")
+    quiet_hours: str | None = Field(None, description="HH:MM-HH:MM: hold delivery")
+    timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Minsk")
+    rate_limit: float | None = Field(None, gt=0, description="messages per minute")
+    max_attempts: int | None = Field(
+        None, gt=0, description="give an alert up after this many failed attempts"
+    )
+    give_up_after: Duration = Field("24h", description="mark failed after this long")
+
+    @field_validator("digest")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        from monitor.clock import parse_clock
+
+        if value is not None:
+            parse_clock(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        from monitor.clock import parse_window
+
+        if value is not None:
+            parse_window(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        from monitor.clock import zone
+
+        if value is not None:
+            zone(value)
+        return value
+
+    @field_validator("give_up_after")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        parse_interval(value)
+        return value
 
 
 class ConfigModel(_Model):
@@ -242,18 +296,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         for i, wanted in enumerate(chan.sources):
             if wanted not in seen:
                 raise fail(("channels", name, "sources", i), f"no source named {wanted!r}")
-        channels.append(
-            Channel(
-                name=name,
-                urls=urls,
-                sources=tuple(chan.sources),
-                sections=tuple(chan.sections),
-                events=tuple(chan.events),
-                paywalled=chan.paywalled,
-                include=tuple(chan.include),
-                exclude=tuple(chan.exclude),
-            )
-        )
+        channels.append(_to_channel(name, chan, urls, file, fail))
     database = Path(model.database) if model.database else default_database_path()
     if not database.is_absolute() and model.database:
         database = Path(file).resolve().parent / database
@@ -321,6 +364,69 @@ def _to_source(
         cookies=cookies,
         baseline=src.baseline,
         paywall_categories=tuple(src.paywall_categories),
+    )
+
+
+def _to_channel(
+    name: str, chan: ChannelModel, urls: tuple[str, ...], file: str, fail: Any
+) -> Channel:
+    """A channel whose URLs Apprise takes, whose `re:` patterns RE2 compiles and whose
+    template is safe; with the secrets its URLs hold, so that logs can hide them."""
+    from monitor.render import FORMATS, TemplateError, check_template
+    from monitor.route import REGEX_PREFIX, compile_regex
+    from monitor.targets import instantiate, load_config_file, plugin_secrets
+
+    loc: tuple[str | int, ...] = ("channels", name)
+    if not urls and not chan.config:
+        raise fail((*loc, "urls"), "a channel needs `urls` (Apprise URLs) or an Apprise `config`")
+    for key in ("include", "exclude"):
+        for i, entry in enumerate(getattr(chan, key)):
+            if entry.startswith(REGEX_PREFIX):
+                try:
+                    compile_regex(entry[len(REGEX_PREFIX) :])
+                except ValueError as exc:
+                    raise fail((*loc, key, i), str(exc)) from None
+    if chan.template is not None:
+        for fmt in [chan.format] if chan.format else FORMATS:
+            try:
+                check_template(chan.template, fmt)
+            except TemplateError as exc:
+                raise fail((*loc, "template"), str(exc)) from None
+    secrets: set[str] = set()
+    for i, url in enumerate(urls):
+        try:
+            secrets |= plugin_secrets(instantiate(url), url)
+        except ValueError as exc:
+            raise fail((*loc, "urls", i), str(exc)) from None
+    config = None
+    if chan.config:
+        config = Path(chan.config).expanduser()
+        if not config.is_absolute():
+            config = Path(file).resolve().parent / config
+        try:
+            for plugin in load_config_file(str(config)):
+                secrets |= plugin_secrets(plugin)
+        except ValueError as exc:
+            raise fail((*loc, "config"), str(exc)) from None
+    return Channel(
+        name=name,
+        urls=urls,
+        sources=tuple(chan.sources),
+        sections=tuple(chan.sections),
+        events=tuple(chan.events),
+        paywalled=chan.paywalled,
+        include=tuple(chan.include),
+        exclude=tuple(chan.exclude),
+        config=str(config) if config else None,
+        format=chan.format,
+        template=chan.template,
+        digest=chan.digest,
+        quiet_hours=chan.quiet_hours,
+        timezone=chan.timezone,
+        rate_limit=chan.rate_limit,
+        max_attempts=chan.max_attempts,
+        give_up_after=parse_interval(chan.give_up_after),
+        secrets=frozenset(secrets),
     )
 
 

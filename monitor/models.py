@@ -19,6 +19,7 @@ from typing import Literal
 
 SourceKind = Literal["html", "feed"]
 EventKind = Literal["new", "changed", "removed", "health"]
+ChannelFormat = Literal["telegram-html", "html", "markdown", "text"]
 
 EVENT_KINDS: tuple[EventKind, ...] = ("new", "changed", "removed", "health")
 
@@ -200,6 +201,8 @@ class Message:
     title: str
     body: str
     format: Literal["text", "html", "markdown"] = "text"
+    # How many of the rendered events (in order) this message carries.
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -207,13 +210,34 @@ class Channel:
     """A named notification target: Apprise URLs plus the filters every event must pass."""
 
     name: str
-    urls: tuple[str, ...]
+    # Secrets expanded: never printed (logs show Apprise's privacy form).
+    urls: tuple[str, ...] = field(repr=False)
     sources: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     events: tuple[EventKind, ...] = ()
     paywalled: bool | None = None
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # An Apprise config file (YAML or text) whose URLs are added to `urls`.
+    config: str | None = None
+    # telegram-html, html, markdown or text; None: picked per URL scheme.
+    format: ChannelFormat | None = None
+    # A Jinja2 template (sandboxed) for one event; None: the built-in layout.
+    template: str | None = None
+    # "HH:MM": hold everything and send it once a day at that time.
+    digest: str | None = None
+    # "HH:MM-HH:MM": hold delivery during these hours.
+    quiet_hours: str | None = None
+    # IANA zone for `digest` and `quiet_hours`; None: the machine's local time.
+    timezone: str | None = None
+    # Messages per minute to one URL; None: the service's default (Telegram 60, groups 20).
+    rate_limit: float | None = None
+    # Give a notification up (status 'failed') after this many attempts or seconds.
+    max_attempts: int | None = None
+    give_up_after: float = 86400.0
+    # Strings hidden by Apprise's privacy form of the URLs (tokens, passwords): redacted
+    # from every log line.
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
 
 
 @dataclass(frozen=True)
