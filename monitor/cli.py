@@ -43,9 +43,11 @@ class Context:
         from monitor.models import ConfigError
 
         try:
-            return load_settings(self.resolved_config_path())
+            settings = load_settings(self.resolved_config_path())
         except ConfigError as exc:
             fail(f"config error: {exc}", EXIT_CONFIG)
+        protect_logs(settings)
+        return settings
 
     def store(self, settings: Settings) -> Store:
         from monitor.models import StoreError
@@ -55,6 +57,17 @@ class Context:
             return Store.open(settings.database)
         except StoreError as exc:
             fail(f"database error: {exc}", EXIT_STORE)
+
+
+def protect_logs(settings: Settings) -> None:
+    """Hide the tokens and passwords of the channels' URLs in every log line, including the
+    request paths Apprise, requests and urllib3 log with -v."""
+    from monitor.targets import SecretFilter, settings_secrets
+
+    secrets = settings_secrets(settings.channels)
+    if secrets:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(SecretFilter(secrets))
 
 
 def fail(message: str, status: int) -> NoReturn:
@@ -191,14 +204,21 @@ def fetch_settings(settings: Settings) -> Any:
 
 
 def make_router(settings: Settings) -> Any:
-    """Routes events to channels; without channels nothing is queued."""
-    from monitor.check import no_routes
+    """Routes events to the channels whose filters they pass (see monitor.route)."""
+    from monitor.notify import route_events
 
-    return no_routes
+    return route_events(settings)
 
 
 def deliver_pending(settings: Settings, store: Store) -> None:
-    """Deliver what the outbox holds (channels come with the alerts module)."""
+    """Send what the outbox holds now; alerts a channel does not take wait for a retry."""
+    import asyncio
+
+    from monitor.notify import deliver_due
+
+    report = asyncio.run(deliver_due(settings, store))
+    if report.messages or report.retrying or report.failed or report.held:
+        log.info("alerts: %s", report.describe())
 
 
 def describe_outcome(outcome: CheckOutcome) -> str:
@@ -599,6 +619,122 @@ def status(obj: Context, as_json: bool) -> None:
         ],
     )
     click.echo(f"outbox: {report.pending} pending, {report.failed} failed")
+
+
+# -- notify / outbox ---------------------------------------------------------------------------
+
+
+@cli.group()
+def notify() -> None:
+    """Alert channels (the [channels.NAME] tables of the config).
+
+    Example: monitor notify test telegram
+    """
+
+
+@notify.command("test")
+@click.argument("channel", required=False)
+@click.pass_obj
+def notify_test(obj: Context, channel: str | None) -> None:
+    """Send a sample alert to every URL of CHANNEL (default: every channel).
+
+    Prints OK or the error for each URL (tokens and passwords hidden); exit status 1 when
+    any URL failed. The outbox is not touched.
+
+    Example: monitor notify test telegram
+    """
+    import asyncio
+
+    from monitor.notify import send_test
+
+    settings = obj.settings()
+    names = [c.name for c in settings.channels]
+    if not names:
+        fail("no channels configured (add a [channels.NAME] table)", EXIT_CONFIG)
+    if channel is not None and channel not in names:
+        fail(f"no channel named {channel!r} (configured: {', '.join(names)})", EXIT_CONFIG)
+    results = asyncio.run(send_test(settings, channel))
+    for result in results:
+        where = f"{result.channel} {result.label}".strip()
+        click.echo(f"OK      {where}" if result.ok else f"FAILED  {where}: {result.error}")
+    if any(not r.ok for r in results):
+        sys.exit(EXIT_SOURCE_FAILED)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
+@click.pass_context
+def outbox(ctx: click.Context, as_json: bool) -> None:
+    """List alerts not delivered yet: pending (waiting, held or retrying) and failed.
+
+    Prints nothing but a note when every alert was delivered.
+
+    Example: monitor outbox --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.outbox import unsent
+
+    obj: Context = ctx.obj
+    settings = obj.settings()
+    store = obj.store(settings)
+    try:
+        entries = unsent(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        return
+    if not entries:
+        click.echo("Outbox empty: every alert was delivered.")
+        return
+    rows = []
+    for entry in entries:
+        item = entry.event.item
+        rows.append(
+            [
+                entry.id,
+                entry.channel,
+                entry.status,
+                entry.attempts,
+                entry.next_attempt if entry.status == "pending" else "",
+                f"{entry.event.source} {entry.event.kind}",
+                item.title if item else entry.event.detail,
+                entry.last_error or "",
+            ]
+        )
+    headers = ["id", "channel", "status", "attempts", "next attempt", "event", "title"]
+    print_table([*headers, "last error"], rows)
+
+
+@outbox.command("retry")
+@click.pass_obj
+def outbox_retry(obj: Context) -> None:
+    """Send pending and failed alerts now, without waiting for the retry backoff.
+
+    Failed alerts get a fresh deadline. Quiet hours and digests still hold theirs.
+    Exit status 1 when a channel still fails.
+
+    Example: monitor outbox retry
+    """
+    import asyncio
+    from datetime import UTC, datetime
+
+    from monitor.notify import deliver_due
+    from monitor.outbox import retry
+
+    settings = obj.settings()
+    store = obj.store(settings)
+    try:
+        queued = retry(store, datetime.now(UTC))
+        report = asyncio.run(deliver_due(settings, store, force=True))
+    finally:
+        store.close()
+    click.echo(f"{queued} alerts retried: {report.describe()}")
+    for error in report.errors:
+        click.echo(f"  failed: {error}")
+    if report.retrying or report.failed:
+        sys.exit(EXIT_SOURCE_FAILED)
 
 
 def main() -> None:

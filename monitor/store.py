@@ -112,8 +112,26 @@ def _v1_initial(db: Database) -> None:
     db.table("outbox").create_index(["status", "next_attempt"])
 
 
+def _v2_delivery(db: Database) -> None:
+    """Per-URL delivery: which URLs of a channel took a row, when it was first tried, and
+    each URL's outage and rate-limit state (see monitor.outbox)."""
+    db.execute("ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE outbox ADD COLUMN first_attempt TEXT")
+    db.table("delivery_targets").create(
+        {
+            "channel": str,
+            "target": str,
+            "label": str,
+            "failing_since": str,
+            "last_error": str,
+            "next_send": str,
+        },
+        pk=("channel", "target"),
+    )
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial,)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_delivery)
 
 
 @dataclass(frozen=True)
