@@ -1,0 +1,726 @@
+"""Items from an HTML listing page: bytes in, items out, no I/O.
+
+The page is parsed once (selectolax/lexbor); every selector of a `Rule` is relative
+to an item block and may match the block element itself (lexbor matches the root
+of a query), so ``link="a"`` works when the item *is* an ``<a>``.
+
+How the item blocks are found, in order:
+
+1. ``rule.item``;
+2. when that matches nothing (or matches only blocks without a paywall marker
+   while the page shows one) and ``rule.derive_from_marker`` is set with
+   ``rule.paywall_text``: a selector derived from the blocks that carry a marker
+   (`derive_item_selector`), so the free teasers next to them are found too;
+3. with no ``rule.item`` at all: an article page is one item (`article_item`),
+   otherwise ``<article>`` blocks or headline links, otherwise the page itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from monitor.extract.charset import html_encoding
+from monitor.extract.guard import check_nesting
+from monitor.extract.urls import canonical_url, item_key
+from monitor.models import ExtractError, Item, Rule
+
+__all__ = [
+    "FEED_TYPES",
+    "article_item",
+    "derive_item_selector",
+    "discover_feeds",
+    "extract_html",
+    "extract_tree",
+    "is_article_page",
+    "page_paywall",
+    "parse_html",
+]
+
+TreeLike = LexborHTMLParser | str | bytes
+
+FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/feed+json",
+        "application/json",
+        "application/rdf+xml",
+    }
+)
+HEADINGS = "h1, h2, h3, h4, h5, h6"
+HEADING_LINKS = f":is({HEADINGS}) a[href], a[href]:has({HEADINGS})"
+# Tried in turn when a rule has no item selector and the page is not an article.
+GENERIC_ITEMS = ("article", "h2 a[href], h3 a[href]")
+# Elements whose text is never what a reader sees.
+_HIDDEN = frozenset({"script", "style", "template", "noscript"})
+# A derived block is widened past these: the teaser is the box around them.
+_INLINE = frozenset(
+    {"a", "span", "b", "strong", "em", "i", "small", "p", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
+_WS = re.compile(r"\s+")
+_CLASS_NAME = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
+_ARTICLE_PATH = re.compile(r"\d|[^/]*-[^/]*-|\.(?:s?html?|php|aspx?)$", re.IGNORECASE)
+_LOCKED_TIERS = frozenset({"locked", "metered"})
+_ACCESS_KEY = "isaccessibleforfree"
+_FALSE_RE = re.compile(r'"isAccessibleForFree"\s*:\s*"?\s*false', re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------
+# small text and node helpers
+
+
+def collapse(text: str | None) -> str:
+    """Whitespace runs (including no-break spaces) become one space; trimmed."""
+    return " ".join(text.split()) if text else ""
+
+
+def _squeeze(text: str) -> str:
+    """Lower-case text without any whitespace: how marker texts are compared."""
+    return "".join(text.split()).lower()
+
+
+def node_text(node: LexborNode) -> str:
+    return collapse(node.text(separator=" "))
+
+
+def _attr(node: LexborNode, name: str) -> str | None:
+    value = node.attributes.get(name)
+    return value.strip() if value else None
+
+
+def _meta(tree: LexborHTMLParser, *keys: str) -> str | None:
+    for key in keys:
+        node = tree.css_first(f'meta[property="{key}" i], meta[name="{key}" i]')
+        content = _attr(node, "content") if node is not None else None
+        if content:
+            return collapse(content)
+    return None
+
+
+def _as_tree(tree_or_html: TreeLike) -> LexborHTMLParser:
+    if isinstance(tree_or_html, LexborHTMLParser):
+        return tree_or_html
+    if isinstance(tree_or_html, bytes):
+        return parse_html(tree_or_html)
+    return LexborHTMLParser(tree_or_html)
+
+
+def parse_html(body: bytes, content_type: str | None = None) -> LexborHTMLParser:
+    """Decode (see charset.decode_html) and parse once.
+
+    UTF-8 bytes go to lexbor as they are (it decodes UTF-8 itself, invalid bytes
+    becoming U+FFFD, exactly as decode_html would), saving a decode and an encode.
+    Markup nested absurdly deep is refused first (see extract.guard).
+    """
+    encoding, skip = html_encoding(body, content_type)
+    if encoding == "utf-8":
+        check_nesting(body)
+        return LexborHTMLParser(body[skip:] if skip else body)
+    text = body[skip:].decode(encoding, errors="replace")
+    check_nesting(text)
+    return LexborHTMLParser(text)
+
+
+def document_base(tree: LexborHTMLParser, base_url: str) -> str:
+    """The URL relative links resolve against: `<base href>` if any, else base_url."""
+    node = tree.css_first("base[href]")
+    href = _attr(node, "href") if node is not None else None
+    return (canonical_url(href, base_url) or base_url) if href else base_url
+
+
+# ---------------------------------------------------------------------------
+# the context of one extraction
+
+
+@lru_cache(maxsize=64)
+def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = [r"\s*".join(map(re.escape, m.split())) for m in markers if m.strip()]
+    return re.compile("|".join(words), re.IGNORECASE) if words else None
+
+
+@dataclass
+class _Page:
+    """What every item of one page needs: URLs, markers, a cache of links."""
+
+    url: str
+    base: str
+    rule: Rule
+    markers: tuple[str, ...] = ()
+    _urls: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tree: LexborHTMLParser, base_url: str, rule: Rule) -> _Page:
+        page_url = canonical_url(base_url, base_url) or base_url
+        markers = tuple(m for m in (_squeeze(t) for t in rule.paywall_text) if m)
+        return cls(page_url, document_base(tree, base_url), rule, markers)
+
+    def url_of(self, href: str | None) -> str | None:
+        """Canonical URL of a link, None for same-page, fragment-only or non-web links."""
+        if not href:
+            return None
+        if href not in self._urls:
+            url = canonical_url(href, self.base)
+            self._urls[href] = None if url == self.url or href.startswith("#") else url
+        return self._urls[href]
+
+    def has_marker(self, text: str) -> bool:
+        squeezed = _squeeze(text)
+        return any(m in squeezed for m in self.markers)
+
+    def strip_markers(self, title: str) -> str:
+        pattern = _marker_pattern(self.rule.paywall_text)
+        return collapse(pattern.sub(" ", title)) if pattern else title
+
+
+# ---------------------------------------------------------------------------
+# one item block -> Item
+
+
+def _headline_like(text: str) -> bool:
+    return len(text) >= 25 or text.count(" ") >= 2
+
+
+def _link_in(node: LexborNode, page: _Page, selector: str) -> tuple[LexborNode, str] | None:
+    """First element matching `selector` (itself first) that yields a URL."""
+    for el in node.css(selector):
+        url = page.url_of(el.attrs.get("href"))
+        if url is None and el.tag != "a":
+            inner = el.css_first("a[href]")
+            if inner is not None:
+                el, url = inner, page.url_of(inner.attrs.get("href"))
+        if url:
+            return el, url
+    return None
+
+
+def _default_link(node: LexborNode, page: _Page) -> tuple[LexborNode, str] | None:
+    """The item itself if it is a link; else its only target (the anchor with text);
+    else a headline's link, a link with headline-like text, a link that looks like
+    an article's, the first link."""
+    if node.tag == "a":
+        url = page.url_of(node.attrs.get("href"))
+        if url:
+            return node, url
+    anchors = [(a, u) for a in node.css("a[href]") if (u := page.url_of(a.attrs.get("href")))]
+    if not anchors:
+        return None
+    several = len({url for _, url in anchors}) > 1
+    if several and (heading := _link_in(node, page, HEADING_LINKS)):
+        return heading
+    wanted = _headline_like if several else bool
+    for anchor, url in anchors:
+        if wanted(node_text(anchor)):
+            return anchor, url
+    if several:
+        for anchor, url in anchors:
+            if _is_article_link(url, ""):
+                return anchor, url
+    return anchors[0]
+
+
+def _find_link(node: LexborNode, page: _Page) -> tuple[LexborNode, str] | None:
+    if page.rule.link:
+        return _link_in(node, page, page.rule.link)
+    return _default_link(node, page)
+
+
+def _first_text(node: LexborNode, selector: str) -> str:
+    for el in node.css(selector):
+        text = node_text(el)
+        if text:
+            return text
+    return ""
+
+
+def _heading_text(node: LexborNode) -> str:
+    """Text of the highest-ranked non-empty heading (h2 before a kicker's h4)."""
+    best = ""
+    best_rank = 7
+    for heading in node.css(HEADINGS):
+        rank = int((heading.tag or "h7")[1])
+        if rank < best_rank:
+            text = node_text(heading)
+            if text:
+                best, best_rank = text, rank
+    return best
+
+
+def _title(node: LexborNode, link: LexborNode) -> str:
+    """Heading inside the link, the link's text, a heading of the item, attributes."""
+    return (
+        _heading_text(link)
+        or node_text(link)
+        or _heading_text(node)
+        or _attr(link, "title")
+        or _attr(link, "aria-label")
+        or _first_alt(link)
+        or ""
+    )
+
+
+def _first_alt(node: LexborNode) -> str | None:
+    img = node.css_first("img[alt]")
+    if img is None:
+        return None
+    return collapse(img.attributes.get("alt")) or None
+
+
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """Drop nodes nested in an earlier node of the list (document order)."""
+    kept: list[LexborNode] = []
+    seen: set[int] = set()
+    for node in nodes:
+        parent = node.parent
+        nested = False
+        while parent is not None:
+            if parent.mem_id in seen:
+                nested = True
+                break
+            parent = parent.parent
+        if not nested:
+            kept.append(node)
+        seen.add(node.mem_id)
+    return kept
+
+
+def _section(node: LexborNode, selector: str) -> str | None:
+    """Texts of the matches joined by ", "; a match holding several links gives each."""
+    texts: list[str] = []
+    for el in _outermost(node.css(selector)):
+        links = [t for t in (node_text(a) for a in el.css("a")) if t]
+        for text in links if len(links) > 1 else [node_text(el)]:
+            if text and text not in texts:
+                texts.append(text)
+    return ", ".join(texts) or None
+
+
+def _date(node: LexborNode, selector: str | None) -> str | None:
+    el = node.css_first(selector) if selector else node.css_first("time")
+    if el is None:
+        return None
+    time_el = el if el.tag == "time" else el.css_first("time[datetime]")
+    for candidate in (time_el, el):
+        if candidate is not None and _attr(candidate, "datetime"):
+            return _attr(candidate, "datetime")
+    return node_text(el) or None
+
+
+def _paywalled(node: LexborNode, page: _Page) -> bool:
+    rule = page.rule
+    if rule.paywall_selector and node.css_first(rule.paywall_selector) is not None:
+        return True
+    return bool(page.markers) and page.has_marker(node.text(separator=" "))
+
+
+def item_from_block(node: LexborNode, page: _Page) -> Item | None:
+    """The item a block shows, or None when it has no link or no title."""
+    found = _find_link(node, page)
+    if found is None:
+        return None
+    link, url = found
+    rule = page.rule
+    title = _first_text(node, rule.title) if rule.title else ""
+    title = page.strip_markers(title or _title(node, link))
+    if not title:
+        return None
+    return Item(
+        key=item_key(url, rule.id_pattern),
+        url=url,
+        title=title,
+        section=_section(node, rule.section) if rule.section else None,
+        published=_date(node, rule.date),
+        paywalled=_paywalled(node, page),
+    )
+
+
+def _merge(items: Iterable[Item]) -> list[Item]:
+    """Page order, one item per key; later duplicates may add paywall, section, date."""
+    merged: dict[str, Item] = {}
+    for item in items:
+        first = merged.get(item.key)
+        if first is None:
+            merged[item.key] = item
+            continue
+        merged[item.key] = replace(
+            first,
+            paywalled=first.paywalled or item.paywalled,
+            section=first.section or item.section,
+            published=first.published or item.published,
+        )
+    return list(merged.values())
+
+
+def _items(blocks: Iterable[LexborNode], page: _Page) -> list[Item]:
+    return _merge(item for item in (item_from_block(b, page) for b in blocks) if item)
+
+
+# ---------------------------------------------------------------------------
+# page-level signals
+
+
+def _json_ld(tree: LexborHTMLParser) -> Iterator[object]:
+    """Every JSON-LD block; a block that is not valid JSON is yielded as its text."""
+    for script in tree.css('script[type*="ld+json" i]'):
+        raw = script.text(deep=True).strip()
+        if raw.startswith("<!--"):
+            raw = raw.removeprefix("<!--").removesuffix("-->").strip()
+        try:
+            yield json.loads(raw.rstrip(";"), strict=False)
+        except ValueError:
+            yield raw
+
+
+def _walk(data: object) -> Iterator[dict[str, Any]]:
+    """Every JSON object inside `data` (@graph, hasPart, mainEntity, lists ...)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            yield value
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _is_false(value: object) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def _ld_locked(data: object) -> bool:
+    if isinstance(data, str):
+        return bool(_FALSE_RE.search(data))
+    return any(
+        _is_false(value)
+        for obj in _walk(data)
+        for key, value in obj.items()
+        if key.lower() == _ACCESS_KEY
+    )
+
+
+def page_paywall(tree_or_html: TreeLike) -> bool:
+    """True when the page says it is not free.
+
+    JSON-LD ``isAccessibleForFree`` false in any spelling (false, "False", "false"),
+    anywhere in the data (@graph, hasPart ...), or
+    ``<meta property="article:content_tier" content="locked|metered">``.
+    """
+    tree = _as_tree(tree_or_html)
+    tier = _meta(tree, "article:content_tier")
+    if tier and tier.lower() in _LOCKED_TIERS:
+        return True
+    return any(_ld_locked(data) for data in _json_ld(tree))
+
+
+def _ld_types(data: object) -> Iterator[str]:
+    for obj in _walk(data):
+        kind = obj.get("@type")
+        for name in kind if isinstance(kind, list) else [kind]:
+            if isinstance(name, str):
+                yield name
+
+
+def is_article_page(tree: LexborHTMLParser) -> bool:
+    """og:type article, article:published_time, or a JSON-LD *Article at the top."""
+    if (_meta(tree, "og:type") or "").lower() == "article":
+        return True
+    if _meta(tree, "article:published_time"):
+        return True
+    for data in _json_ld(tree):
+        tops = data.get("@graph", [data]) if isinstance(data, dict) else data
+        for top in tops if isinstance(tops, list) else [tops]:
+            kind = top.get("@type") if isinstance(top, dict) else None
+            names = kind if isinstance(kind, list) else [kind]
+            if any(isinstance(n, str) and n.endswith("Article") for n in names):
+                return True
+    return False
+
+
+def article_item(tree: LexborHTMLParser, base_url: str, rule: Rule) -> Item | None:
+    """The page as one item: og:title/h1/<title>, canonical/og:url/base_url."""
+    page = _Page.of(tree, base_url, rule)
+    heading = tree.css_first("h1")
+    title_el = tree.css_first("title")
+    title = (
+        _meta(tree, "og:title")
+        or (node_text(heading) if heading is not None else "")
+        or (node_text(title_el) if title_el is not None else "")
+    )
+    canonical = tree.css_first('link[rel~="canonical" i][href]')
+    href = (_attr(canonical, "href") if canonical is not None else None) or _meta(tree, "og:url")
+    url = (canonical_url(href, page.base) if href else None) or page.url
+    title = page.strip_markers(title)
+    if not title:
+        return None
+    signals = rule.paywall_selector and tree.css_first(rule.paywall_selector) is not None
+    return Item(
+        key=item_key(url, rule.id_pattern),
+        url=url,
+        title=title,
+        section=_meta(tree, "article:section"),
+        published=_meta(tree, "article:published_time", "date", "dc.date"),
+        paywalled=bool(signals) or page_paywall(tree),
+    )
+
+
+def discover_feeds(body: bytes, base_url: str) -> list[dict[str, str]]:
+    """Feeds a page advertises with `<link rel="alternate" type=...>`: url, title, type."""
+    tree = parse_html(body)
+    base = document_base(tree, base_url)
+    feeds: dict[str, dict[str, str]] = {}
+    for link in tree.css('link[rel~="alternate" i][href][type]'):
+        kind = (link.attributes.get("type") or "").split(";")[0].strip().lower()
+        url = canonical_url(link.attributes.get("href") or "", base)
+        if kind in FEED_TYPES and url and url not in feeds:
+            title = collapse(link.attributes.get("title"))
+            feeds[url] = {"url": url, "title": title, "type": kind}
+    return list(feeds.values())
+
+
+# ---------------------------------------------------------------------------
+# marker-based derivation of the item selector
+
+
+def _text_nodes(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
+    """(parent element, squeezed text) of every visible text node, in page order."""
+    for node in root.traverse(include_text=True):
+        if node.tag != "-text":
+            continue
+        parent = node.parent
+        if parent is None or parent.tag in _HIDDEN:
+            continue
+        squeezed = _squeeze(node.text_content or "")
+        if squeezed:
+            yield parent, squeezed
+
+
+def _common_ancestor(a: LexborNode, b: LexborNode) -> LexborNode:
+    ancestors: set[int] = set()
+    node: LexborNode | None = a
+    while node is not None:
+        ancestors.add(node.mem_id)
+        node = node.parent
+    node = b
+    while node is not None and node.mem_id not in ancestors:
+        node = node.parent
+    return node or a
+
+
+def marker_elements(tree: LexborHTMLParser, marker_texts: Iterable[str]) -> list[LexborNode]:
+    """The smallest elements whose text holds a marker, even split over tags."""
+    markers = [m for m in (_squeeze(t) for t in marker_texts) if m]
+    root = tree.body or tree.root
+    if not markers or root is None:
+        return []
+    parents: list[LexborNode] = []
+    starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for parent, squeezed in _text_nodes(root):
+        parents.append(parent)
+        starts.append(offset)
+        parts.append(squeezed)
+        offset += len(squeezed)
+    return _locate(markers, "".join(parts), starts, parents)
+
+
+def _locate(
+    markers: list[str], text: str, starts: list[int], parents: list[LexborNode]
+) -> list[LexborNode]:
+    from bisect import bisect_right
+
+    found: dict[int, LexborNode] = {}
+    for marker in markers:
+        at = text.find(marker)
+        while at >= 0:
+            first = parents[bisect_right(starts, at) - 1]
+            last = parents[bisect_right(starts, at + len(marker) - 1) - 1]
+            element = first if first.mem_id == last.mem_id else _common_ancestor(first, last)
+            found.setdefault(element.mem_id, element)
+            at = text.find(marker, at + len(marker))
+    return list(found.values())
+
+
+def _is_article_link(url: str, text: str) -> bool:
+    return bool(_ARTICLE_PATH.search(urlsplit(url).path)) or text.count(" ") >= 3
+
+
+def _links(node: LexborNode, page: _Page) -> tuple[set[str], set[str]]:
+    """(all distinct link URLs, those that look like article links) inside node."""
+    urls: set[str] = set()
+    articles: set[str] = set()
+    for anchor in node.css("a[href]"):
+        url = page.url_of(anchor.attributes.get("href"))
+        if url:
+            urls.add(url)
+            if url not in articles and _is_article_link(url, node_text(anchor)):
+                articles.add(url)
+    return urls, articles
+
+
+def _teaser_block(element: LexborNode, page: _Page, max_up: int = 12) -> LexborNode | None:
+    """Smallest ancestor of a marker holding exactly one distinct article link."""
+    node: LexborNode | None = element
+    single_link: LexborNode | None = None
+    for _ in range(max_up):
+        if node is None or node.tag in ("body", "html", "-document"):
+            break
+        urls, articles = _links(node, page)
+        if articles:
+            return _widen(node, articles, page) if len(articles) == 1 else None
+        if len(urls) == 1 and single_link is None:
+            single_link = node
+        if len(urls) > 20:
+            break
+        node = node.parent
+    return single_link
+
+
+def _widen(node: LexborNode, articles: set[str], page: _Page) -> LexborNode:
+    """Past a link, heading or span to the first box holding the same single link."""
+    while node.tag in _INLINE:
+        parent = node.parent
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        if _links(parent, page)[1] != articles:
+            break
+        node = parent
+    return node
+
+
+def _classes(node: LexborNode) -> set[str]:
+    return {c for c in (node.attributes.get("class") or "").split() if _CLASS_NAME.match(c)}
+
+
+def _peers(blocks: list[LexborNode], tag: str, shared: set[str]) -> Iterator[LexborNode]:
+    """Same-tag siblings of the blocks that share a class with them (free teasers)."""
+    seen: set[int] = set()
+    for block in blocks:
+        parent = block.parent
+        if parent is None or parent.mem_id in seen:
+            continue
+        seen.add(parent.mem_id)
+        for child in parent.iter():
+            if child.tag == tag and _classes(child) & shared:
+                yield child
+
+
+def _parent_selector(blocks: list[LexborNode]) -> str:
+    parents = [b.parent for b in blocks if b.parent is not None]
+    tags = Counter(p.tag for p in parents if p.tag and not p.tag.startswith("-"))
+    if not tags:
+        return "*"
+    tag = tags.most_common(1)[0][0]
+    parents = [p for p in parents if p.tag == tag]
+    common = set.intersection(*(_classes(p) for p in parents))
+    if common:
+        return tag + "".join(f".{c}" for c in sorted(common))
+    ids = {p.attributes.get("id") for p in parents}
+    only = ids.pop() if len(ids) == 1 else None
+    return f"#{only}" if only and _CLASS_NAME.match(only) else tag
+
+
+def selector_for_blocks(blocks: list[LexborNode]) -> str | None:
+    """Tag plus the classes all blocks (and their same-kind siblings) share,
+    else ``parent > tag``."""
+    if not blocks:
+        return None
+    tag = Counter(b.tag for b in blocks).most_common(1)[0][0]
+    if not tag or tag.startswith("-"):
+        return None
+    same = [b for b in blocks if b.tag == tag]
+    shared = set.intersection(*(_classes(b) for b in same))
+    if shared:
+        for peer in _peers(same, tag, shared):
+            shared &= _classes(peer)
+    if shared:
+        return tag + "".join(f".{c}" for c in sorted(shared))
+    return f"{_parent_selector(same)} > {tag}"
+
+
+def derive_item_selector(
+    tree: LexborHTMLParser, marker_texts: Iterable[str], base_url: str = ""
+) -> str | None:
+    """A CSS selector for the teasers of a page, learnt from those with a marker.
+
+    Each element showing a marker text is walked up to the smallest ancestor
+    holding exactly one distinct article link; the selector is the tag and the
+    classes those blocks and their same-kind siblings share, or ``parent > tag``.
+    """
+    page = _Page.of(tree, base_url or "http://page.invalid/", Rule())
+    blocks: dict[int, LexborNode] = {}
+    for element in marker_elements(tree, marker_texts):
+        block = _teaser_block(element, page)
+        if block is not None:
+            blocks.setdefault(block.mem_id, block)
+    return selector_for_blocks(list(blocks.values()))
+
+
+# ---------------------------------------------------------------------------
+# the whole page
+
+
+def _css(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
+    try:
+        return tree.css(selector)
+    except SelectolaxError as exc:
+        raise ExtractError(f"invalid CSS selector {selector!r}: {exc}") from exc
+
+
+def _derived_blocks(tree: LexborHTMLParser, base_url: str, rule: Rule) -> list[LexborNode]:
+    if not (rule.derive_from_marker and rule.paywall_text):
+        return []
+    selector = derive_item_selector(tree, rule.paywall_text, base_url)
+    return tree.css(selector) if selector else []
+
+
+def _generic_blocks(tree: LexborHTMLParser) -> list[LexborNode]:
+    for selector in GENERIC_ITEMS:
+        blocks = [b for b in tree.css(selector) if b.css_first("a[href]") is not None]
+        if len(blocks) >= 2:
+            return blocks
+    return []
+
+
+def _strip_hidden(tree: LexborHTMLParser) -> None:
+    tree.strip_tags(["script", "style", "template"])
+
+
+def extract_tree(tree: LexborHTMLParser, base_url: str, rule: Rule) -> list[Item]:
+    """Items of an already parsed page (see module docstring). Removes the page's
+    script and style elements from `tree`."""
+    blocks = _css(tree, rule.item) if rule.item else []
+    if not blocks:
+        blocks = _derived_blocks(tree, base_url, rule)
+    if not blocks and not rule.item and not is_article_page(tree):
+        blocks = _generic_blocks(tree)
+    if not blocks and not rule.item:
+        single = article_item(tree, base_url, rule)
+        return [single] if single else []
+    _strip_hidden(tree)
+    page = _Page.of(tree, base_url, rule)
+    items = _items(blocks, page)
+    if page.markers and rule.derive_from_marker and rule.item and not _any_paywalled(items):
+        derived = _derived_blocks(tree, base_url, rule)
+        if derived:
+            items = _items(derived, page) or items
+    return items
+
+
+def _any_paywalled(items: list[Item]) -> bool:
+    return any(item.paywalled for item in items)
+
+
+def extract_html(
+    body: bytes, base_url: str, rule: Rule, content_type: str | None = None
+) -> list[Item]:
+    """Items of a listing page, in page order, one per key."""
+    return extract_tree(parse_html(body, content_type), base_url, rule)
