@@ -107,12 +107,18 @@ class SourceModel(_Model):
     url: str = Field(description="http(s) URL of the section page or feed")
     kind: Literal["html", "feed"] | None = Field(None, description="'html' or 'feed'")
     profile: str | None = Field(None, description="built-in site profile, e.g. 'pozirk'")
-    rule: RuleModel | None = None
+    rule: RuleModel | None = Field(
+        None, description="CSS selectors for an HTML page (find them with `monitor discover URL`)"
+    )
     interval: Duration | None = Field(None, description="poll every N seconds or '10m'")
     cron: str | None = Field(None, description="crontab schedule, e.g. '*/5 * * * *'")
     jitter: Duration | None = Field(None, description="random delay added to each run")
-    headers: dict[str, str] = Field(default_factory=dict)
-    cookies: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="extra request headers; ${ENV} expanded"
+    )
+    cookies: dict[str, str] = Field(
+        default_factory=dict, description="cookies sent with each request; ${ENV} expanded"
+    )
     baseline: bool = Field(True, description="first poll records silently")
     paywall_categories: list[str] = Field(
         default_factory=list, description="feed categories that mark a paywalled entry"
@@ -210,19 +216,25 @@ class ConfigModel(_Model):
     """The config file."""
 
     database: str | None = Field(None, description="SQLite file (relative to this file)")
-    user_agent: str | None = None
+    user_agent: str | None = Field(None, description="User-Agent header of every request")
     interval: Duration = Field(DEFAULT_INTERVAL, description="default poll interval")
     connect_timeout: Duration = 10
     read_timeout: Duration = 20
     total_timeout: Duration = 60
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="response size cap in bytes")
     concurrency: int = Field(16, gt=0, description="sources polled at once")
-    per_host_concurrency: int = Field(4, gt=0)
-    per_host_delay: Duration | float = 0
-    proxy: str | None = None
+    per_host_concurrency: int = Field(4, gt=0, description="requests at once to one host")
+    per_host_delay: Duration | float = Field(
+        0, description="least time between two requests to one host"
+    )
+    proxy: str | None = Field(None, description="proxy URL for every request; ${ENV} expanded")
     failure_threshold: int = Field(3, gt=0, description="failures in a row before alerting")
-    sources: list[SourceModel] = Field(default_factory=list)
-    channels: dict[str, ChannelModel] = Field(default_factory=dict)
+    sources: list[SourceModel] = Field(
+        default_factory=list, description="pages and feeds to poll: one [[sources]] table each"
+    )
+    channels: dict[str, ChannelModel] = Field(
+        default_factory=dict, description="alert channels: one [channels.NAME] table each"
+    )
 
 
 def check_css(selector: str) -> None:

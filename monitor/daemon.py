@@ -37,6 +37,7 @@ from monitor.schedule import (
     spread_offset,
 )
 from monitor.store import Store
+from monitor.watch import watch_config
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -126,6 +127,10 @@ class Daemon:
             self._schedule(self.settings.sources)
             sender = asyncio.create_task(self._sender_loop(), name="outbox-sender")
             watchdog = self._start_watchdog()
+            # An edit of the config file is picked up as SIGHUP would.
+            watcher = asyncio.create_task(
+                watch_config(self.settings.config_path, self.request_reload), name="config-watch"
+            )
             sdnotify.ready(self._status_line())
             log.info(
                 "running: %d sources, %d channels, database %s",
@@ -134,6 +139,8 @@ class Daemon:
                 self.settings.database,
             )
             await self._stop.wait()
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             await self._shutdown(sender, watchdog)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

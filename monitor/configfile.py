@@ -1,0 +1,267 @@
+"""Edit the config file as a person would: add or remove a source, keep everything else.
+
+The user's comments, order and formatting are kept byte for byte: a new source is
+inserted as text after the last ``[[sources]]`` table (before the comments that lead into
+whatever follows), and a removed one is cut out with the comment lines attached to its
+header. Only a channel's ``sources`` list is rewritten (by tomlkit, which keeps the rest of
+the line). Every edit is validated as a whole config before anything is written, and the
+file is replaced atomically, so a rejected edit leaves it byte-identical.
+
+`starter_config` is the text `monitor init` writes: the commented example shipped with
+the package (``monitor/templates/monitor.example.toml``, a copy of
+``config/monitor.example.toml``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from monitor.models import ConfigError, Settings
+
+TEMPLATE = "monitor.example.toml"
+DEFAULT_PROFILE = "pozirk"
+
+_SOURCES_HEADER = re.compile(r"^\s*\[\[\s*sources\s*\]\]\s*(#.*)?$")
+_ANY_HEADER = re.compile(r"""^\s*\[\[?\s*[\w."' -]+?\s*\]\]?\s*(#.*)?$""")
+_SOURCE_SUBTABLE = re.compile(r"^\s*\[\s*sources\s*\.")
+_COMMENT_OR_BLANK = re.compile(r"^\s*(#.*)?$")
+
+
+class EditError(ConfigError):
+    """An edit that cannot be made (unknown source, a channel left without sources ...)."""
+
+
+class _AssumeSet(dict[str, str]):
+    """An environment in which every ${VAR} is set: an edit is not refused because the
+    shell that makes it lacks the daemon's secrets."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return "set"
+
+
+def check_text(text: str, file: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate a whole config text; raises ConfigError (file, line, key, reason)."""
+    from monitor.config import parse_settings
+
+    env = _AssumeSet(environ if environ is not None else os.environ)
+    return parse_settings(text, file, environ=env)
+
+
+# -- reading the layout -----------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _table_starts(lines: list[str]) -> list[tuple[int, bool]]:
+    """(line index, is a [[sources]] header) of each table header outside strings."""
+    found: list[tuple[int, bool]] = []
+    in_string: str | None = None
+    for index, line in enumerate(lines):
+        if in_string is None and _ANY_HEADER.match(line):
+            found.append((index, bool(_SOURCES_HEADER.match(line))))
+        for quote in ('"""', "'''"):
+            if line.count(quote) % 2 == 1 and in_string in (None, quote):
+                in_string = None if in_string == quote else quote
+    return found
+
+
+def _source_spans(lines: list[str]) -> list[tuple[int, int]]:
+    """(first line, end line) of each [[sources]] table with its sub-tables
+    ([sources.rule] ...); the end stops before comment lines leading into what follows."""
+    starts = _table_starts(lines)
+    spans = []
+    for n, (index, is_source) in enumerate(starts):
+        if not is_source:
+            continue
+        end = len(lines)
+        for later, later_is_source in starts[n + 1 :]:
+            if later_is_source or not _SOURCE_SUBTABLE.match(lines[later]):
+                end = later
+                break
+        while end > index + 1 and _COMMENT_OR_BLANK.match(lines[end - 1]):
+            end -= 1
+        spans.append((index, end))
+    return spans
+
+
+def _leading_comments(lines: list[str], index: int) -> int:
+    """First line of the comment block directly above line `index` (no blank between)."""
+    start = index
+    while start > 0 and lines[start - 1].strip().startswith("#"):
+        start -= 1
+    return start
+
+
+# -- editing ----------------------------------------------------------------------------------
+
+
+def render_source(table: Mapping[str, Any], comment: str | None = None) -> str:
+    """A [[sources]] table (and its [sources.rule]) as TOML text, with a comment above."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    aot = tomlkit.aot()
+    item = tomlkit.table()
+    for key, value in table.items():
+        if not isinstance(value, Mapping):
+            item.add(key, value)
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            sub = tomlkit.table()
+            for k, v in value.items():
+                sub.add(k, v)
+            item.add(key, sub)
+    aot.append(item)
+    doc.add("sources", aot)
+    body = tomlkit.dumps(doc).strip("\n") + "\n"
+    head = "".join(f"# {line}\n" if line else "#\n" for line in (comment or "").splitlines())
+    return head + body
+
+
+def add_source(text: str, table: Mapping[str, Any], comment: str | None = None) -> str:
+    """`text` with a new [[sources]] table after the last one (or before the first other
+    table, or at the end); every original line is kept, in order."""
+    lines = _lines(text)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    spans = _source_spans(lines)
+    if spans:
+        at = spans[-1][1]
+    else:
+        others = [index for index, _ in _table_starts(lines)]
+        at = _leading_comments(lines, others[0]) if others else len(lines)
+        while at > 0 and not lines[at - 1].strip():
+            at -= 1
+    block = render_source(table, comment)
+    before = "" if at == 0 else "\n"
+    after = "\n" if at < len(lines) and lines[at].strip() else ""
+    return "".join(lines[:at]) + before + block + after + "".join(lines[at:])
+
+
+def remove_source(text: str, index: int) -> str:
+    """`text` without the `index`-th [[sources]] table and the comments on its header."""
+    lines = _lines(text)
+    spans = _source_spans(lines)
+    if not 0 <= index < len(spans):
+        raise IndexError(index)
+    start, end = spans[index]
+    start = _leading_comments(lines, start)
+    # One of the blank lines around the cut goes too.
+    if end < len(lines) and not lines[end].strip():
+        end += 1
+    elif start > 0 and not lines[start - 1].strip():
+        start -= 1
+    return "".join(lines[:start] + lines[end:])
+
+
+def channel_sources(
+    text: str, channel: str, add: str | None = None, drop: str | None = None
+) -> str:
+    """`text` with `add` appended to (or `drop` taken out of) channels.CHANNEL.sources.
+
+    A channel without a `sources` list already takes every source: adding is a no-op.
+    """
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    channels = doc.get("channels")
+    if channels is None or channel not in channels:
+        raise KeyError(channel)
+    table = channels[channel]
+    if "sources" not in table:
+        return text
+    names = table["sources"]
+    if add is not None and add not in names:
+        names.append(add)
+    if drop is not None and drop in names:
+        names.remove(drop)
+    return tomlkit.dumps(doc)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Replace the file with `text`: a temporary file in the same directory, fsync'd, then
+    renamed over it, so a reader (or a crash) sees the old file or the new one, never half.
+    The file's permission bits are kept."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A validated edit, ready to be written."""
+
+    path: str
+    before: str
+    after: str
+    settings: Settings
+
+
+def prepare(path: str | Path, after: str, before: str) -> Edit:
+    """Validate the edited text as the whole config; raises ConfigError naming the file."""
+    return Edit(str(path), before, after, check_text(after, str(path)))
+
+
+# -- monitor init -----------------------------------------------------------------------------
+
+
+def template_text() -> str:
+    """The commented example config shipped with the package."""
+    return resources.files("monitor").joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
+
+
+def starter_config(profile: str = DEFAULT_PROFILE) -> str:
+    """The example config, its first source using `profile` (a built-in profile name)."""
+    from monitor.profiles import load_profile
+
+    load_profile(profile)  # raises UnknownProfileError naming the profiles there are
+    text = template_text()
+    if profile == DEFAULT_PROFILE:
+        return text
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    first = doc["sources"][0]
+    first["profile"] = profile
+    first["name"] = f"{profile}-example"
+    first["url"].comment("the section page or feed of the site to watch")
+    return tomlkit.dumps(doc)
