@@ -25,11 +25,13 @@ from monitor.models import Channel, Event, Item, Message, Settings
 from monitor.outbox import (
     OutboxEntry,
     TargetState,
+    claim,
     iso,
     mark_attempt_failed,
     mark_delivered,
     parse_iso,
     pending,
+    release,
     save_target_state,
     target_state,
 )
@@ -49,6 +51,9 @@ BACKOFF_MAX = 3600.0
 # Longest pause for a rate limit inside one delivery round; longer waits end the round
 # and the row stays due (see DeliveryReport.next_due).
 RATE_WAIT = 5.0
+# How long a round holds the rows it is sending against other processes; after a crash
+# they are due again once it expires.
+LEASE = 600.0
 
 Router = Callable[[Sequence[Event]], list[OutboxRow]]
 # Called after a service accepted a message and before the rows are marked (tests use it to
@@ -183,8 +188,15 @@ async def _deliver_channel(
     if hold is not None:
         log.debug("channel %r: holding %d alerts until %s", channel.name, len(entries), iso(hold))
         return DeliveryReport(held=len(entries), next_due=iso(hold))
+    lease = iso(run.now() + timedelta(seconds=LEASE))
+    entries = claim(run.store, entries, lease)
     ids = frozenset(t.id for t in tgts)
-    results = await asyncio.gather(*(_deliver_target(run, channel, t, entries, ids) for t in tgts))
+    try:
+        results = await asyncio.gather(
+            *(_deliver_target(run, channel, t, entries, ids) for t in tgts)
+        )
+    finally:
+        release(run.store, entries, lease)
     report = DeliveryReport()
     for result in results:
         report = report.merge(result)

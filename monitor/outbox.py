@@ -97,6 +97,32 @@ def unsent(store: Store) -> list[OutboxEntry]:
     return [_entry(row) for row in rows]
 
 
+def claim(store: Store, entries: Sequence[OutboxEntry], until: str) -> list[OutboxEntry]:
+    """Lease rows to this process until `until`, so that another process delivering from the
+    same database (`monitor check` while `monitor run` works) leaves them alone. Returns the
+    rows won: those still pending with the retry time read earlier."""
+    won = []
+    with store.transaction() as conn:
+        for entry in entries:
+            cursor = conn.execute(
+                "UPDATE outbox SET next_attempt = ?"
+                " WHERE id = ? AND status = 'pending' AND next_attempt = ?",
+                (until, entry.id, entry.next_attempt),
+            )
+            if cursor.rowcount:
+                won.append(entry)
+    return won
+
+
+def release(store: Store, entries: Sequence[OutboxEntry], lease: str) -> None:
+    """Give back the rows a round leased and left as they were (held, not attempted)."""
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE outbox SET next_attempt = ? WHERE id = ? AND next_attempt = ?",
+            [(entry.next_attempt, entry.id, lease) for entry in entries],
+        )
+
+
 def mark_delivered(
     store: Store, ids: Iterable[int], target: str, targets: frozenset[str], now: datetime
 ) -> int:

@@ -20,8 +20,8 @@ class Received:
 
 @dataclass
 class Webhook:
-    """Apprise's json:// target posts here. `mode`: ok, error (500), hang, or down (no
-    server listening: connections are refused)."""
+    """Apprise's json:// target posts here. `mode`: ok, slow (ok after `slow_seconds`),
+    error (500), hang, or down (no server listening: connections are refused)."""
 
     port: int
     mode: str = "ok"
@@ -32,6 +32,7 @@ class Webhook:
     hang_seconds: float = 3.0
     # Set once a request is being held.
     hanging: bool = False
+    slow_seconds: float = 0.3
 
     def url(self, *, timeout: float = 1.0) -> str:
         return f"json://127.0.0.1:{self.port}/hook?rto={timeout}&cto={timeout}"
@@ -54,6 +55,8 @@ class Webhook:
                     time.sleep(hook.hang_seconds)
                     self.close_connection = True
                     return
+                if mode == "slow":
+                    time.sleep(hook.slow_seconds)
                 if mode == "error":
                     self._answer(500, {"error": "internal"})
                     return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -285,6 +286,44 @@ def test_alerts_for_a_channel_no_longer_configured_are_kept(
     assert deliver(without, store, T0) == DeliveryReport(held=1)
     assert [e.channel for e in unsent(store)] == ["old"]
     assert deliver(settings, store, T0).sent == 1
+
+
+def test_two_processes_delivering_at_once_send_each_alert_once(
+    tmp_path: Path, hooks: list[Webhook]
+) -> None:
+    # `monitor check` run by hand while `monitor run` sends: two connections, one database.
+    hook = webhook(hooks, "slow")
+    settings = make_settings(tmp_path, f'[channels.ops]\nurls = ["{hook.url(timeout=5)}"]\n')
+    setup = Store.open(settings.database)
+    queue(setup, settings, events("E1", "E2"))
+    setup.close()
+    start = threading.Barrier(2)
+    reports: list[DeliveryReport] = []
+
+    def one_process() -> None:
+        store = Store.open(settings.database)
+        start.wait()
+        reports.append(deliver(settings, store, T0))
+        store.close()
+
+    threads = [threading.Thread(target=one_process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.sent for r in reports) == [0, 2]
+    assert titles(hook) == [["E1", "E2"]]
+
+
+def test_urls_from_an_apprise_config_file(tmp_path: Path, hooks: list[Webhook]) -> None:
+    hook = webhook(hooks)
+    (tmp_path / "apprise.yml").write_text(f"urls:\n  - {hook.url()}\n", encoding="utf-8")
+    settings = make_settings(tmp_path, '[channels.file]\nconfig = "apprise.yml"\n')
+    assert settings.channels[0].config == str(tmp_path / "apprise.yml")
+    store = Store.open(settings.database)
+    queue(store, settings, events("E1"))
+    assert deliver(settings, store, T0).sent == 1
+    assert titles(hook) == [["E1"]]
 
 
 @pytest.mark.parametrize(
