@@ -165,9 +165,8 @@ async def deliver_due(
     for name, entries in by_channel.items():
         channel = channels.get(name)
         if channel is None:
-            log.warning(
-                "%d alerts wait for channel %r, which is no longer configured", len(entries), name
-            )
+            problem = f"{len(entries)} alerts wait for it, but it is no longer configured"
+            _channel_problem(store, name, problem, run.now())
             report = report.merge(DeliveryReport(held=len(entries)))
             continue
         jobs.append(_deliver_channel(run, channel, entries))
@@ -182,8 +181,9 @@ async def _deliver_channel(
     try:
         tgts = targets(channel, load_plugins(channel))
     except ValueError as exc:
-        log.warning("channel %r: cannot load its URLs: %s", channel.name, exc)
+        _channel_problem(run.store, channel.name, f"cannot load its URLs: {exc}", run.now())
         return DeliveryReport(held=len(entries), errors=(f"{channel.name}: {exc}",))
+    _channel_problem(run.store, channel.name, None, run.now())
     hold = _hold_until(channel, entries, run.now())
     if hold is not None:
         log.debug("channel %r: holding %d alerts until %s", channel.name, len(entries), iso(hold))
@@ -206,6 +206,25 @@ async def _deliver_channel(
         held=min(report.held, len(entries)),
         retrying=min(report.retrying, len(entries)),
     )
+
+
+# The delivery_targets row that stands for a channel as a whole.
+_CHANNEL = "*"
+
+
+def _channel_problem(store: Store, name: str, problem: str | None, now: datetime) -> None:
+    """Log a channel-wide problem when it appears and when it is gone, not every round."""
+    state = target_state(store, name, _CHANNEL)
+    if problem and not state.failing_since:
+        log.warning("channel %r: %s", name, problem)
+    elif problem:
+        log.debug("channel %r: still: %s", name, problem)
+    elif state.failing_since:
+        log.info("channel %r: its problem is gone (%s)", name, state.last_error)
+    else:
+        return
+    failing = (state.failing_since or iso(now)) if problem else None
+    save_target_state(store, replace(state, failing_since=failing, last_error=problem))
 
 
 def _hold_until(channel: Channel, entries: list[OutboxEntry], now: datetime) -> datetime | None:

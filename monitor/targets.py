@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from monitor.models import Channel, ChannelFormat
+from monitor.render import LIMITS
 
 # Apprise URL schemes whose messages are rendered in something richer than plain text.
 _SCHEME_FORMATS: dict[str, ChannelFormat] = {
@@ -117,8 +118,6 @@ def targets(channel: Channel, plugins: Iterable[Any]) -> list[Target]:
         full = plugin.url(privacy=False)
         maxlen = int(getattr(plugin, "body_maxlen", 0) or 0)
         fmt = channel.format or default_format(plugin)
-        from monitor.render import LIMITS
-
         out.append(
             Target(
                 channel=channel.name,

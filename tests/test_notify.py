@@ -276,7 +276,7 @@ def test_rate_limit_spaces_messages_and_drops_nothing(tmp_path: Path, hooks: lis
 
 
 def test_alerts_for_a_channel_no_longer_configured_are_kept(
-    tmp_path: Path, hooks: list[Webhook]
+    tmp_path: Path, hooks: list[Webhook], caplog: pytest.LogCaptureFixture
 ) -> None:
     hook = webhook(hooks)
     settings = make_settings(tmp_path, f'[channels.old]\nurls = ["{hook.url()}"]\n')
@@ -284,6 +284,9 @@ def test_alerts_for_a_channel_no_longer_configured_are_kept(
     queue(store, settings, events("E1"))
     without = make_settings(tmp_path, "")
     assert deliver(without, store, T0) == DeliveryReport(held=1)
+    assert deliver(without, store, T0 + timedelta(minutes=1)) == DeliveryReport(held=1)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["channel 'old': 1 alerts wait for it, but it is no longer configured"]
     assert [e.channel for e in unsent(store)] == ["old"]
     assert deliver(settings, store, T0).sent == 1
 
