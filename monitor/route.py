@@ -16,6 +16,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from monitor.models import Channel, Event, Item
@@ -54,8 +55,11 @@ _LETTERS = str.maketrans(
 )
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
-    """Lower-case text without diacritics: 'Łukašenka' -> 'lukasenka'."""
+    """Lower-case text without diacritics: 'Łukašenka' -> 'lukasenka'.
+
+    Cached: every channel folds the same titles of a poll."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.casefold()
