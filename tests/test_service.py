@@ -106,9 +106,10 @@ def test_watchdog_interval_is_half_of_watchdog_sec():
 
 
 def test_daemon_tells_systemd_ready_reloading_and_stopping(site, tmp_path, notify_socket):
-    from tests.daemon_helpers import DaemonProcess, listing, write_config
+    from tests.daemon_helpers import PATIENCE, DaemonProcess, listing, write_config
 
     sock, path = notify_socket
+    sock.settimeout(PATIENCE)  # start-up on a loaded machine
     site.set("/news", listing(["One"]))
     config = write_config(tmp_path, [("news", site.url("/news"), "1s")])
     env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000", "JOURNAL_STREAM": "8:1234"}
