@@ -472,3 +472,20 @@ def test_discover_feeds() -> None:
     assert discover_feeds(html, "https://x.example/") == [
         {"url": "https://x.example/feed.json", "title": "", "type": "application/feed+json"}
     ]
+
+
+def test_large_pages_stay_linear() -> None:
+    """3000 teasers, half of them marked: no quadratic walk (3000² steps would be seconds)."""
+    import time
+
+    teasers = "".join(
+        f'<li class="n"><span>Politics</span> <a href="/n/{i}/">Story number {i} today</a>'
+        + (" <em>Subscribers only</em>" if i % 2 else "")
+        + "</li>"
+        for i in range(3000)
+    )
+    body = f'<html><body><ul class="feed">{teasers}</ul></body></html>'.encode()
+    started = time.process_time()
+    items = extract_html(body, "https://x.example/", Rule(paywall_text=("Subscribers only",)))
+    assert time.process_time() - started < 5
+    assert (len(items), sum(i.paywalled for i in items)) == (3000, 1500)

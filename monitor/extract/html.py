@@ -57,16 +57,18 @@ FEED_TYPES = frozenset(
     }
 )
 HEADINGS = "h1, h2, h3, h4, h5, h6"
-HEADING_LINKS = f":is({HEADINGS}) a[href], a[href]:has({HEADINGS})"
+_LINKS_AND_HEADINGS = f"a[href], {HEADINGS}"
 # Tried in turn when a rule has no item selector and the page is not an article.
 GENERIC_ITEMS = ("article", "h2 a[href], h3 a[href]")
 # Elements whose text is never what a reader sees.
 _HIDDEN = frozenset({"script", "style", "template", "noscript"})
+# Marked teasers enough to learn a selector from (a page may show a hundred).
+SAMPLE_MARKERS = 24
 # A derived block is widened past these: the teaser is the box around them.
 _INLINE = frozenset(
     {"a", "span", "b", "strong", "em", "i", "small", "p", "h1", "h2", "h3", "h4", "h5", "h6"}
 )
-_WS = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 _CLASS_NAME = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
 _ARTICLE_PATH = re.compile(r"\d|[^/]*-[^/]*-|\.(?:s?html?|php|aspx?)$", re.IGNORECASE)
 _LOCKED_TIERS = frozenset({"locked", "metered"})
@@ -93,7 +95,7 @@ def node_text(node: LexborNode) -> str:
 
 
 def _attr(node: LexborNode, name: str) -> str | None:
-    value = node.attributes.get(name)
+    value = node.attrs.get(name)
     return value.strip() if value else None
 
 
@@ -157,11 +159,18 @@ class _Page:
     markers: tuple[str, ...] = ()
     _urls: dict[str, str | None] = field(default_factory=dict)
 
+    # The longest word of each marker, looked for before the whole marker.
+    marker_words: tuple[str, ...] = ()
+
     @classmethod
     def of(cls, tree: LexborHTMLParser, base_url: str, rule: Rule) -> _Page:
         page_url = canonical_url(base_url, base_url) or base_url
-        markers = tuple(m for m in (_squeeze(t) for t in rule.paywall_text) if m)
-        return cls(page_url, document_base(tree, base_url), rule, markers)
+        texts = [t for t in rule.paywall_text if t.strip()]
+        markers = tuple(_squeeze(t) for t in texts)
+        words = tuple(max(_WORD.findall(t.lower()) or [""], key=len) for t in texts)
+        page = cls(page_url, document_base(tree, base_url), rule, markers)
+        page.marker_words = words
+        return page
 
     def url_of(self, href: str | None) -> str | None:
         """Canonical URL of a link, None for same-page, fragment-only or non-web links."""
@@ -173,7 +182,10 @@ class _Page:
         return self._urls[href]
 
     def has_marker(self, text: str) -> bool:
-        squeezed = _squeeze(text)
+        lowered = text.lower()
+        if not any(word in lowered for word in self.marker_words):
+            return False  # the common case, without building the squeezed text
+        squeezed = "".join(lowered.split())
         return any(m in squeezed for m in self.markers)
 
     def strip_markers(self, title: str) -> str:
@@ -202,20 +214,65 @@ def _link_in(node: LexborNode, page: _Page, selector: str) -> tuple[LexborNode, 
     return None
 
 
-def _default_link(node: LexborNode, page: _Page) -> tuple[LexborNode, str] | None:
+@dataclass
+class _Scan:
+    """The links and headings of one block, found with one query, in page order."""
+
+    block: LexborNode
+    anchors: list[LexborNode]
+    headings: list[LexborNode]
+
+    @classmethod
+    def of(cls, block: LexborNode) -> _Scan:
+        anchors: list[LexborNode] = []
+        headings: list[LexborNode] = []
+        for el in block.css(_LINKS_AND_HEADINGS):
+            (anchors if el.tag == "a" else headings).append(el)
+        return cls(block, anchors, headings)
+
+    def within(self, node: LexborNode, outer: LexborNode) -> bool:
+        """Is `node` inside `outer` (both inside the block)?"""
+        target = outer.mem_id
+        stop = self.block.mem_id
+        parent = node.parent
+        while parent is not None and parent.mem_id != stop:
+            if parent.mem_id == target:
+                return True
+            parent = parent.parent
+        return target == stop
+
+    def in_heading(self, anchor: LexborNode) -> bool:
+        return any(self.within(anchor, h) or self.within(h, anchor) for h in self.headings)
+
+    def heading_text(self, inside: LexborNode | None = None) -> str:
+        """Text of the highest-ranked non-empty heading (h2 before a kicker's h4)."""
+        best, best_rank = "", 7
+        for heading in self.headings:
+            rank = int((heading.tag or "h7")[1])
+            if rank < best_rank and (inside is None or self.within(heading, inside)):
+                text = node_text(heading)
+                if text:
+                    best, best_rank = text, rank
+        return best
+
+
+def _default_link(scan: _Scan, page: _Page) -> tuple[LexborNode, str] | None:
     """The item itself if it is a link; else its only target (the anchor with text);
     else a headline's link, a link with headline-like text, a link that looks like
     an article's, the first link."""
+    node = scan.block
     if node.tag == "a":
         url = page.url_of(node.attrs.get("href"))
         if url:
             return node, url
-    anchors = [(a, u) for a in node.css("a[href]") if (u := page.url_of(a.attrs.get("href")))]
+    anchors = [(a, u) for a in scan.anchors if (u := page.url_of(a.attrs.get("href")))]
     if not anchors:
         return None
     several = len({url for _, url in anchors}) > 1
-    if several and (heading := _link_in(node, page, HEADING_LINKS)):
-        return heading
+    if several and scan.headings:
+        for anchor, url in anchors:
+            if scan.in_heading(anchor):
+                return anchor, url
     wanted = _headline_like if several else bool
     for anchor, url in anchors:
         if wanted(node_text(anchor)):
@@ -227,12 +284,6 @@ def _default_link(node: LexborNode, page: _Page) -> tuple[LexborNode, str] | Non
     return anchors[0]
 
 
-def _find_link(node: LexborNode, page: _Page) -> tuple[LexborNode, str] | None:
-    if page.rule.link:
-        return _link_in(node, page, page.rule.link)
-    return _default_link(node, page)
-
-
 def _first_text(node: LexborNode, selector: str) -> str:
     for el in node.css(selector):
         text = node_text(el)
@@ -241,25 +292,12 @@ def _first_text(node: LexborNode, selector: str) -> str:
     return ""
 
 
-def _heading_text(node: LexborNode) -> str:
-    """Text of the highest-ranked non-empty heading (h2 before a kicker's h4)."""
-    best = ""
-    best_rank = 7
-    for heading in node.css(HEADINGS):
-        rank = int((heading.tag or "h7")[1])
-        if rank < best_rank:
-            text = node_text(heading)
-            if text:
-                best, best_rank = text, rank
-    return best
-
-
-def _title(node: LexborNode, link: LexborNode) -> str:
+def _title(scan: _Scan, link: LexborNode) -> str:
     """Heading inside the link, the link's text, a heading of the item, attributes."""
     return (
-        _heading_text(link)
+        scan.heading_text(inside=link)
         or node_text(link)
-        or _heading_text(node)
+        or scan.heading_text()
         or _attr(link, "title")
         or _attr(link, "aria-label")
         or _first_alt(link)
@@ -314,22 +352,24 @@ def _date(node: LexborNode, selector: str | None) -> str | None:
     return node_text(el) or None
 
 
-def _paywalled(node: LexborNode, page: _Page) -> bool:
-    rule = page.rule
-    if rule.paywall_selector and node.css_first(rule.paywall_selector) is not None:
-        return True
-    return bool(page.markers) and page.has_marker(node.text(separator=" "))
+def _selector_paywall(node: LexborNode, rule: Rule) -> bool:
+    selector = rule.paywall_selector
+    return selector is not None and node.css_first(selector) is not None
 
 
 def item_from_block(node: LexborNode, page: _Page) -> Item | None:
     """The item a block shows, or None when it has no link or no title."""
-    found = _find_link(node, page)
+    rule = page.rule
+    scan = None if rule.link else _Scan.of(node)
+    found = _default_link(scan, page) if scan else _link_in(node, page, rule.link or "a[href]")
     if found is None:
         return None
     link, url = found
-    rule = page.rule
     title = _first_text(node, rule.title) if rule.title else ""
-    title = page.strip_markers(title or _title(node, link))
+    title = title or _title(scan or _Scan.of(node), link)
+    marked = bool(page.markers) and page.has_marker(node.text(separator=" "))
+    if marked:
+        title = page.strip_markers(title)
     if not title:
         return None
     return Item(
@@ -338,7 +378,7 @@ def item_from_block(node: LexborNode, page: _Page) -> Item | None:
         title=title,
         section=_section(node, rule.section) if rule.section else None,
         published=_date(node, rule.date),
-        paywalled=_paywalled(node, page),
+        paywalled=marked or _selector_paywall(node, rule),
     )
 
 
@@ -418,14 +458,6 @@ def page_paywall(tree_or_html: TreeLike) -> bool:
     if tier and tier.lower() in _LOCKED_TIERS:
         return True
     return any(_ld_locked(data) for data in _json_ld(tree))
-
-
-def _ld_types(data: object) -> Iterator[str]:
-    for obj in _walk(data):
-        kind = obj.get("@type")
-        for name in kind if isinstance(kind, list) else [kind]:
-            if isinstance(name, str):
-                yield name
 
 
 def is_article_page(tree: LexborHTMLParser) -> bool:
@@ -646,6 +678,14 @@ def selector_for_blocks(blocks: list[LexborNode]) -> str | None:
     return f"{_parent_selector(same)} > {tag}"
 
 
+def _spread(nodes: list[LexborNode], most: int) -> list[LexborNode]:
+    """At most `most` of the nodes, evenly spread over the page."""
+    if len(nodes) <= most:
+        return nodes
+    step = len(nodes) / most
+    return [nodes[int(i * step)] for i in range(most)]
+
+
 def derive_item_selector(
     tree: LexborHTMLParser, marker_texts: Iterable[str], base_url: str = ""
 ) -> str | None:
@@ -657,7 +697,7 @@ def derive_item_selector(
     """
     page = _Page.of(tree, base_url or "http://page.invalid/", Rule())
     blocks: dict[int, LexborNode] = {}
-    for element in marker_elements(tree, marker_texts):
+    for element in _spread(marker_elements(tree, marker_texts), SAMPLE_MARKERS):
         block = _teaser_block(element, page)
         if block is not None:
             blocks.setdefault(block.mem_id, block)
@@ -723,4 +763,7 @@ def extract_html(
     body: bytes, base_url: str, rule: Rule, content_type: str | None = None
 ) -> list[Item]:
     """Items of a listing page, in page order, one per key."""
-    return extract_tree(parse_html(body, content_type), base_url, rule)
+    try:
+        return extract_tree(parse_html(body, content_type), base_url, rule)
+    except SelectolaxError as exc:  # a rule's selector the config did not vet
+        raise ExtractError(f"invalid CSS selector in the rule: {exc}") from None

@@ -55,6 +55,9 @@ _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STRIP = re.compile(r"[\t\n\r]")
+# An absolute URL already in canonical form: lower-case host, no port, userinfo,
+# query, fragment or escapes (most article links).
+_SIMPLE = re.compile(r"https?://[a-z0-9.-]+(?:/[A-Za-z0-9/:@!$&'()*+,;=._~-]*)?")
 # Paths and queries that need no percent-encoding at all (the common case).
 _PLAIN = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=._~?-]*")
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
@@ -142,8 +145,11 @@ def canonical_url(href: str, base: str) -> str | None:
     href = _STRIP.sub("", href).strip() if href else ""
     if not href:
         return None
+    absolute = _absolute(href, base)
+    if _SIMPLE.fullmatch(absolute) and "/." not in absolute:
+        return absolute if absolute.count("/") > 2 else absolute + "/"
     try:
-        parts = urlsplit(_absolute(href, base))
+        parts = urlsplit(absolute)
         port = parts.port
     except ValueError:
         return None
