@@ -165,27 +165,36 @@ def select_sources(settings: Settings, names: Sequence[str]) -> list[Source]:
 
 
 async def run_checks(settings: Settings, sources: Sequence[Source], store: Store) -> list[Any]:
-    """Poll the sources concurrently, at most `settings.concurrency` at once."""
+    """Poll the sources concurrently, at most `settings.concurrency` at once; with many
+    sources, bodies are parsed in worker processes (see monitor.pool)."""
     import asyncio
+    import os
 
     from monitor.check import check_source
     from monitor.fetch import Fetcher
+    from monitor.pool import parse_workers, start_pool
 
     router = make_router(settings)
     limit = asyncio.Semaphore(settings.concurrency)
-    async with Fetcher(fetch_settings(settings)) as fetcher:
+    pool = start_pool(parse_workers(settings.parse_workers, sources, os.cpu_count()), sources)
+    try:
+        async with Fetcher(fetch_settings(settings)) as fetcher:
 
-        async def one(source: Source) -> CheckOutcome:
-            async with limit:
-                return await check_source(
-                    source,
-                    fetcher=fetcher,
-                    store=store,
-                    route=router,
-                    failure_threshold=settings.failure_threshold,
-                )
+            async def one(source: Source) -> CheckOutcome:
+                async with limit:
+                    return await check_source(
+                        source,
+                        fetcher=fetcher,
+                        store=store,
+                        route=router,
+                        failure_threshold=settings.failure_threshold,
+                        executor=pool,
+                    )
 
-        return list(await asyncio.gather(*(one(s) for s in sources)))
+            return list(await asyncio.gather(*(one(s) for s in sources)))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def fetch_settings(settings: Settings) -> Any:
@@ -903,7 +912,13 @@ def sources_add(
     from pathlib import Path
 
     from monitor.config import source_name_from_url
-    from monitor.configfile import add_source, channel_sources, check_text, write_atomically
+    from monitor.configfile import (
+        add_source,
+        channel_sources,
+        check_edit,
+        lenient_settings,
+        write_atomically,
+    )
     from monitor.models import ConfigError, FetchError, MonitorError
     from monitor.sources import feed_comment, look_at, source_table
 
@@ -913,7 +928,7 @@ def sources_add(
     except FileNotFoundError:
         fail(f"no config at {path} (create one with `monitor init`)", EXIT_CONFIG)
     try:
-        settings = check_text(before, path)
+        settings = lenient_settings(before, path)
     except ConfigError as exc:
         fail(f"config error (fix it first): {exc}", EXIT_CONFIG)
     name = name or source_name_from_url(url)
@@ -950,9 +965,11 @@ def sources_add(
             known = ", ".join(c.name for c in settings.channels) or "none"
             fail(f"no channel named {channel!r} (configured: {known})", EXIT_CONFIG)
     try:
-        new = check_text(after, path)
+        new, note = check_edit(before, after, path)
     except ConfigError as exc:
         fail(f"not added, the config would be invalid: {exc} ({path} unchanged)", EXIT_CONFIG)
+    if note:
+        click.echo(f"warning: {note}", err=True)
     if interactive and not yes and not click.confirm(f"\nAdd {name!r} to {path}?", default=True):
         click.echo(f"Nothing written; {path} unchanged.")
         return
@@ -1035,13 +1052,19 @@ def sources_remove(obj: Context, name: str) -> None:
     """
     from pathlib import Path
 
-    from monitor.configfile import channel_sources, check_text, remove_source, write_atomically
+    from monitor.configfile import (
+        channel_sources,
+        check_edit,
+        lenient_settings,
+        remove_source,
+        write_atomically,
+    )
     from monitor.models import ConfigError
 
     path = obj.resolved_config_path()
     try:
         before = Path(path).read_text(encoding="utf-8")
-        settings = check_text(before, path)
+        settings = lenient_settings(before, path)
     except FileNotFoundError:
         fail(f"no config at {path}", EXIT_CONFIG)
     except ConfigError as exc:
@@ -1060,9 +1083,11 @@ def sources_remove(obj: Context, name: str) -> None:
                 )
             after = channel_sources(after, chan.name, drop=name)
     try:
-        new = check_text(after, path)
+        new, note = check_edit(before, after, path)
     except ConfigError as exc:
         fail(f"not removed, the config would be invalid: {exc} ({path} unchanged)", EXIT_CONFIG)
+    if note:
+        click.echo(f"warning: {note}", err=True)
     write_atomically(path, after)
     click.echo(f"Removed source {name!r} from {path} ({len(new.sources)} sources left).")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -229,6 +230,9 @@ class ConfigModel(_Model):
     )
     proxy: str | None = Field(None, description="proxy URL for every request; ${ENV} expanded")
     failure_threshold: int = Field(3, gt=0, description="failures in a row before alerting")
+    parse_workers: int | None = Field(
+        None, ge=0, description="processes that parse pages (0: none; default: automatic)"
+    )
     sources: list[SourceModel] = Field(
         default_factory=list, description="pages and feeds to poll: one [[sources]] table each"
     )
@@ -237,8 +241,10 @@ class ConfigModel(_Model):
     )
 
 
+@lru_cache(maxsize=512)
 def check_css(selector: str) -> None:
-    """Raise ValueError when selectolax cannot compile the selector."""
+    """Raise ValueError when selectolax cannot compile the selector (a valid one is
+    remembered: a config with a thousand sources repeats a handful of selectors)."""
     from selectolax.lexbor import LexborHTMLParser
 
     try:
@@ -329,6 +335,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         if model.proxy
         else None,
         failure_threshold=model.failure_threshold,
+        parse_workers=model.parse_workers,
     )
 
 

@@ -209,17 +209,21 @@ def discover(
 
     page = _read_page(parse_html(body, content_type), base_url)
     proposals: list[Proposal] = []
-    seen: set[Rule] = set()
-    for candidate in _rank_items(page)[: limit * 2]:
+    seen: list[set[str]] = []
+    for candidate in _rank_items(page)[: limit * 4]:
+        # Another selector for the same articles is not another reading of the page.
+        if any(_same_items(set(candidate.urls), urls) for urls in seen):
+            continue
         rule, guesses = _build_rule(page, candidate)
         items = extract_html(body, base_url, rule, content_type)
         link = _link_if_needed(page, candidate, items)
         if link:
             rule = replace(rule, link=link)
             items = extract_html(body, base_url, rule, content_type)
-        if rule in seen or len(items) < MIN_ITEMS:
+        urls = {item.url for item in items}
+        if len(items) < MIN_ITEMS or any(_same_items(urls, other) for other in seen):
             continue
-        seen.add(rule)
+        seen += [urls, set(candidate.urls)]
         proposals.append(
             Proposal(
                 rule=rule,
@@ -741,9 +745,14 @@ def _prefer_wider(
     return [best, *(s for s in scored if s is not best)]
 
 
+_KIND_ORDER = ("attr", "class", "alt", "text", "ancestor", "url")
+
+
 def _complexity(feature: _Feature) -> tuple[int, int, int]:
+    """Fewer alternatives, then a mark on the item before a text or an ancestor, then
+    the shorter."""
     selector = feature.selector or feature.text or ""
-    return (selector.count(","), feature.kind == "ancestor", len(selector))
+    return (selector.count(","), _KIND_ORDER.index(feature.kind) // 3, len(selector))
 
 
 def _distinct_splits(guesses: list[PaywallGuess]) -> list[PaywallGuess]:
@@ -844,3 +853,9 @@ def _ancestors(node: LexborNode) -> Iterator[LexborNode]:
     while parent is not None and parent.tag not in ("body", "html"):
         yield parent
         parent = parent.parent
+
+
+def _same_items(one: set[str], other: set[str]) -> bool:
+    """Two item sets that are nearly the same (Jaccard index 0.9 or more)."""
+    union = len(one | other)
+    return union == 0 or len(one & other) >= 0.9 * union

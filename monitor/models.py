@@ -258,6 +258,8 @@ class Settings:
     per_host_delay: float = 0.0
     proxy: str | None = None
     failure_threshold: int = 3
+    # Worker processes that parse pages during a round of polls; None: automatic.
+    parse_workers: int | None = None
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
