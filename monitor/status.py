@@ -48,7 +48,7 @@ class Status:
 
     @property
     def failed(self) -> int:
-        return sum(n for status, n in self.outbox.items() if status not in ("pending", "sent"))
+        return self.outbox.get("failed", 0)
 
     def to_json(self) -> dict[str, Any]:
         return {
