@@ -203,7 +203,10 @@ def _headline_like(text: str) -> bool:
 
 def _link_in(node: LexborNode, page: _Page, selector: str) -> tuple[LexborNode, str] | None:
     """First element matching `selector` (itself first) that yields a URL."""
-    for el in node.css(selector):
+    first = node.css_first(selector)  # nearly always the one: no list of every match
+    if first is None:
+        return None
+    for el in _then_rest(first, node, selector):
         url = page.url_of(el.attrs.get("href"))
         if url is None and el.tag != "a":
             inner = el.css_first("a[href]")
@@ -285,11 +288,20 @@ def _default_link(scan: _Scan, page: _Page) -> tuple[LexborNode, str] | None:
 
 
 def _first_text(node: LexborNode, selector: str) -> str:
-    for el in node.css(selector):
+    first = node.css_first(selector)
+    if first is None:
+        return ""
+    for el in _then_rest(first, node, selector):
         text = node_text(el)
         if text:
             return text
     return ""
+
+
+def _then_rest(first: LexborNode, node: LexborNode, selector: str) -> Iterator[LexborNode]:
+    """`first`, then (only if the caller asks for more) the other matches."""
+    yield first
+    yield from node.css(selector)[1:]
 
 
 def _title(scan: _Scan, link: LexborNode) -> str:
@@ -312,19 +324,19 @@ def _first_alt(node: LexborNode) -> str | None:
     return collapse(img.attributes.get("alt")) or None
 
 
-def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
-    """Drop nodes nested in an earlier node of the list (document order)."""
+def _outermost(nodes: list[LexborNode], stop: LexborNode) -> list[LexborNode]:
+    """Drop nodes nested in an earlier node of the list (document order), looking no
+    higher than `stop`."""
+    if len(nodes) < 2:
+        return nodes
     kept: list[LexborNode] = []
     seen: set[int] = set()
+    top = stop.mem_id
     for node in nodes:
         parent = node.parent
-        nested = False
-        while parent is not None:
-            if parent.mem_id in seen:
-                nested = True
-                break
+        while parent is not None and parent.mem_id not in seen and parent.mem_id != top:
             parent = parent.parent
-        if not nested:
+        if parent is None or parent.mem_id not in seen:
             kept.append(node)
         seen.add(node.mem_id)
     return kept
@@ -333,8 +345,8 @@ def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
 def _section(node: LexborNode, selector: str) -> str | None:
     """Texts of the matches joined by ", "; a match holding several links gives each."""
     texts: list[str] = []
-    for el in _outermost(node.css(selector)):
-        links = [t for t in (node_text(a) for a in el.css("a")) if t]
+    for el in _outermost(node.css(selector), node):
+        links = [] if el.tag == "a" else [t for t in (node_text(a) for a in el.css("a")) if t]
         for text in links if len(links) > 1 else [node_text(el)]:
             if text and text not in texts:
                 texts.append(text)
