@@ -94,10 +94,9 @@ class RuleModel(_Model):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
+            from monitor.extract.urls import compile_id_pattern
+
+            compile_id_pattern(value)
         return value
 
 
@@ -239,6 +238,19 @@ class ConfigModel(_Model):
     channels: dict[str, ChannelModel] = Field(
         default_factory=dict, description="alert channels: one [channels.NAME] table each"
     )
+
+    @field_validator("interval", "connect_timeout", "read_timeout", "total_timeout")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        parse_interval(value)
+        return value
+
+    @field_validator("per_host_delay")
+    @classmethod
+    def _delay(cls, value: Any) -> Any:
+        if value:
+            parse_interval(value)
+        return value
 
 
 @lru_cache(maxsize=512)

@@ -70,6 +70,7 @@ _HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>/]", re.I)
 _FEED_ELEMENT = re.compile(rb"<(?:[A-Za-z0-9_.-]+:)?(?:rss|feed|RDF|channel)[\s>]")
 _XML_DECL_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
 _SUBSET_END = re.compile(rb"\]\s*>")
+_CHARREF = re.compile(rb"&#([xX][0-9A-Fa-f]{1,16}|[0-9]{1,20});")
 
 
 @dataclass(frozen=True)
@@ -240,18 +241,41 @@ def _xml_entries(data: bytes, charset: str) -> tuple[list[_Entry], str | None]:
     import feedparser  # heavy: imported where used
 
     content_type = f"application/xml; charset={charset}"
-    parsed = feedparser.parse(
-        io.BytesIO(_strip_doctype(data.lstrip())),
-        # No Content-Location: resolving against it costs a urljoin per element
-        # (~20% of the parse); links are made absolute by canonical_url instead.
-        response_headers={"content-type": content_type},
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(_safe_charrefs(_strip_doctype(data.lstrip()))),
+            # No Content-Location: resolving against it costs a urljoin per element
+            # (~20% of the parse); links are made absolute by canonical_url instead.
+            response_headers={"content-type": content_type},
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (ValueError, LookupError, TypeError, AttributeError, RecursionError) as exc:
+        # feedparser's loose parser on hostile bytes; never a traceback to the user.
+        raise ExtractError(f"not a feed: the parser failed ({type(exc).__name__})") from None
     if not parsed.entries and not parsed.get("version"):
         raise ExtractError(f"not a feed: {_bozo_reason(parsed.get('bozo_exception'))}")
     home = parsed.feed.get("link")
     return [_feedparser_entry(e) for e in parsed.entries], home if isinstance(home, str) else None
+
+
+def _safe_charrefs(data: bytes) -> bytes:
+    """`&#xD800;` (a surrogate) or `&#x110000;` makes feedparser's loose parser crash on
+    chr(); such references become U+FFFD, as in a browser."""
+    if b"&#" not in data:
+        return data
+    return _CHARREF.sub(_charref, data)
+
+
+def _charref(match: re.Match[bytes]) -> bytes:
+    digits = match.group(1)
+    try:
+        code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    except ValueError:
+        return match.group(0)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
 
 
 def _bozo_reason(exc: object) -> str:
