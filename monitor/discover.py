@@ -204,10 +204,22 @@ def rule_table(rule: Rule) -> dict[str, object]:
 def discover(
     body: bytes, base_url: str, content_type: str | None = None, *, limit: int = 3
 ) -> list[Proposal]:
-    """Rule proposals for a listing page, best first (empty when it lists nothing)."""
-    from monitor.extract.html import extract_html, parse_html
+    """Rule proposals for a listing page, best first (empty when it lists nothing).
 
-    page = _read_page(parse_html(body, content_type), base_url)
+    The page is parsed once (`parse_html`, as the extractor does); each proposal's counts
+    come from `extract_tree` on that parse with the proposed rule, which is exactly what
+    `extract_html` does with the body.
+    """
+    from monitor.extract.html import extract_tree, parse_html
+
+    tree = parse_html(body, content_type)
+    # What the extractor drops first anyway; dropped before the nodes are looked at.
+    tree.strip_tags(["script", "style", "template"])
+    page = _read_page(tree, base_url)
+
+    def extract(rule: Rule) -> list[Item]:
+        return extract_tree(tree, base_url, rule)
+
     proposals: list[Proposal] = []
     seen: list[set[str]] = []
     for candidate in _rank_items(page)[: limit * 4]:
@@ -215,11 +227,11 @@ def discover(
         if any(_same_items(set(candidate.urls), urls) for urls in seen):
             continue
         rule, guesses = _build_rule(page, candidate)
-        items = extract_html(body, base_url, rule, content_type)
+        items = extract(rule)
         link = _link_if_needed(page, candidate, items)
         if link:
             rule = replace(rule, link=link)
-            items = extract_html(body, base_url, rule, content_type)
+            items = extract(rule)
         urls = {item.url for item in items}
         if len(items) < MIN_ITEMS or any(_same_items(urls, other) for other in seen):
             continue
@@ -257,6 +269,9 @@ class _Page:
     weight: dict[str, float] = field(default_factory=dict)
     # Per URL: the longest headline text of its links.
     titles: dict[str, str] = field(default_factory=dict)
+    # Per element (mem_id), computed once however many selectors match it.
+    quality: dict[int, float] = field(default_factory=dict)
+    ancestors: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -352,9 +367,13 @@ def _is_headline(text: str) -> bool:
     )
 
 
-def _classes(node: LexborNode) -> list[str]:
-    value = node.attributes.get("class") or ""
-    return [c for c in value.split() if _CLASS_OK.match(c)]
+def _classes(node: LexborNode) -> tuple[str, ...]:
+    return _class_list(node.attributes.get("class") or "")
+
+
+@lru_cache(maxsize=8192)
+def _class_list(value: str) -> tuple[str, ...]:
+    return tuple(c for c in value.split() if _CLASS_OK.match(c))
 
 
 def _usable_value(value: str | None) -> bool:
@@ -440,15 +459,20 @@ def _measure(page: _Page, selector: str) -> _Candidate | None:
             url = next(iter(below))
             one.append(node)
             urls.append(url)
-            worth = page.weight[url] * _teaser_quality(node, page.titles[url])
+            key = node.mem_id
+            if key not in page.quality:
+                page.quality[key] = _teaser_quality(node, page.titles[url])
+            worth = page.weight[url] * page.quality[key]
             value[url] = max(value.get(url, 0.0), worth)
         elif below:
             multi += 1
         else:
             zero += 1
-        depth, inside = _depth(node, ids)
-        depths.append(depth)
-        nested += inside
+        chain = page.ancestors.get(node.mem_id)
+        if chain is None:
+            chain = page.ancestors[node.mem_id] = _ancestor_ids(node)
+        depths.append(len(chain))
+        nested += not ids.isdisjoint(chain)
     if len(value) < MIN_ITEMS:
         return None
     # Blocks with several articles are containers, blocks with none are ads or
@@ -490,17 +514,14 @@ def _teaser_quality(node: LexborNode, title: str) -> float:
     return 1.0 if len(text) - len(title) >= 12 else 0.6
 
 
-def _depth(node: LexborNode, ids: set[int]) -> tuple[int, int]:
-    """(depth in the document, 1 if an ancestor is matched too)."""
-    depth = 0
-    inside = 0
+def _ancestor_ids(node: LexborNode) -> tuple[int, ...]:
+    """mem_ids of the element's ancestors, up to the document."""
+    chain = []
     parent = node.parent
     while parent is not None:
-        depth += 1
-        if parent.mem_id in ids:
-            inside = 1
+        chain.append(parent.mem_id)
         parent = parent.parent
-    return depth, inside
+    return tuple(chain)
 
 
 def _prefer_outer(ranked: list[_Candidate]) -> list[_Candidate]:
