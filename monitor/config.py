@@ -218,9 +218,9 @@ class ConfigModel(_Model):
     database: str | None = Field(None, description="SQLite file (relative to this file)")
     user_agent: str | None = Field(None, description="User-Agent header of every request")
     interval: Duration = Field(DEFAULT_INTERVAL, description="default poll interval")
-    connect_timeout: Duration = 10
-    read_timeout: Duration = 20
-    total_timeout: Duration = 60
+    connect_timeout: Duration = Field(10, description="seconds to wait for a connection")
+    read_timeout: Duration = Field(20, description="seconds to wait between two reads")
+    total_timeout: Duration = Field(60, description="seconds one request may take in all")
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="response size cap in bytes")
     concurrency: int = Field(16, gt=0, description="sources polled at once")
     per_host_concurrency: int = Field(4, gt=0, description="requests at once to one host")
