@@ -31,6 +31,7 @@ from monitor.outbox import (
     mark_delivered,
     parse_iso,
     pending,
+    process_id,
     release,
     save_target_state,
     target_state,
@@ -51,9 +52,9 @@ BACKOFF_MAX = 3600.0
 # Longest pause for a rate limit inside one delivery round; longer waits end the round
 # and the row stays due (see DeliveryReport.next_due).
 RATE_WAIT = 5.0
-# How long a round holds the rows it is sending against other processes; after a crash
-# they are due again once it expires.
-LEASE = 600.0
+# How long a round may hold the rows it sends against other processes (a killed process's
+# claim ends with it; this bounds one that hangs).
+CLAIM = 600.0
 
 Router = Callable[[Sequence[Event]], list[OutboxRow]]
 # Called after a service accepted a message and before the rows are marked (tests use it to
@@ -188,15 +189,15 @@ async def _deliver_channel(
     if hold is not None:
         log.debug("channel %r: holding %d alerts until %s", channel.name, len(entries), iso(hold))
         return DeliveryReport(held=len(entries), next_due=iso(hold))
-    lease = iso(run.now() + timedelta(seconds=LEASE))
-    entries = claim(run.store, entries, lease)
+    owner = process_id()
+    entries = claim(run.store, entries, owner, datetime.now(UTC) + timedelta(seconds=CLAIM))
     ids = frozenset(t.id for t in tgts)
     try:
         results = await asyncio.gather(
             *(_deliver_target(run, channel, t, entries, ids) for t in tgts)
         )
     finally:
-        release(run.store, entries, lease)
+        release(run.store, entries, owner)
     report = DeliveryReport()
     for result in results:
         report = report.merge(result)

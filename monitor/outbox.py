@@ -8,9 +8,11 @@ message that was in flight.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from monitor.models import Event
 from monitor.store import Store, event_from_row
@@ -97,30 +99,66 @@ def unsent(store: Store) -> list[OutboxEntry]:
     return [_entry(row) for row in rows]
 
 
-def claim(store: Store, entries: Sequence[OutboxEntry], until: str) -> list[OutboxEntry]:
-    """Lease rows to this process until `until`, so that another process delivering from the
-    same database (`monitor check` while `monitor run` works) leaves them alone. Returns the
-    rows won: those still pending with the retry time read earlier."""
+def process_id() -> str:
+    """This process, as written in `outbox.claimed_by`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(
+    store: Store, entries: Sequence[OutboxEntry], owner: str, until: datetime
+) -> list[OutboxEntry]:
+    """Claim rows for `owner` until `until`, so that another process delivering from the
+    same database (`monitor check` while `monitor run` works) leaves them alone. A claim
+    that expired, or whose process on this host is gone (killed), is taken over. Returns
+    the rows won."""
+    stale = _dead_owners(store)
+    marks = ",".join("?" * len(stale))
     won = []
     with store.transaction() as conn:
         for entry in entries:
             cursor = conn.execute(
-                "UPDATE outbox SET next_attempt = ?"
-                " WHERE id = ? AND status = 'pending' AND next_attempt = ?",
-                (until, entry.id, entry.next_attempt),
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ?"
+                " WHERE id = ? AND status = 'pending' AND (claimed_by IS NULL"
+                f" OR claimed_until < ? OR claimed_by IN ({marks}))",
+                (owner, iso(until), entry.id, iso(datetime.now(UTC)), *stale),
             )
             if cursor.rowcount:
                 won.append(entry)
     return won
 
 
-def release(store: Store, entries: Sequence[OutboxEntry], lease: str) -> None:
-    """Give back the rows a round leased and left as they were (held, not attempted)."""
+def release(store: Store, entries: Sequence[OutboxEntry], owner: str) -> None:
+    """End `owner`'s claim on these rows."""
     with store.transaction() as conn:
         conn.executemany(
-            "UPDATE outbox SET next_attempt = ? WHERE id = ? AND next_attempt = ?",
-            [(entry.next_attempt, entry.id, lease) for entry in entries],
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE id = ? AND claimed_by = ?",
+            [(entry.id, owner) for entry in entries],
         )
+
+
+def _dead_owners(store: Store) -> list[str]:
+    """Claimants on this host whose process no longer runs."""
+    host = socket.gethostname()
+    rows = store.conn.execute(
+        "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'pending' AND claimed_by IS NOT NULL"
+    ).fetchall()
+    dead = []
+    for (owner,) in rows:
+        owner_host, _, pid = str(owner).rpartition(":")
+        if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+            dead.append(str(owner))
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def mark_delivered(

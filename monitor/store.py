@@ -130,8 +130,19 @@ def _v2_delivery(db: Database) -> None:
     )
 
 
+def _v3_outbox_claims(db: Database) -> None:
+    """Which process is sending a row (host:pid) and until when, so that two processes on
+    one database never send it twice, and a killed one's rows are taken over at once."""
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_delivery)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _v1_initial,
+    _v2_delivery,
+    _v3_outbox_claims,
+)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -316,6 +319,23 @@ def test_two_processes_delivering_at_once_send_each_alert_once(
         thread.join()
     assert sorted(r.sent for r in reports) == [0, 2]
     assert titles(hook) == [["E1", "E2"]]
+
+
+def test_rows_claimed_by_a_live_process_wait_and_a_dead_ones_are_taken_over(
+    tmp_path: Path, hooks: list[Webhook]
+) -> None:
+    hook = webhook(hooks)
+    settings = make_settings(tmp_path, f'[channels.ops]\nurls = ["{hook.url()}"]\n')
+    store = Store.open(settings.database)
+    queue(store, settings, events("E1"))
+    host = socket.gethostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    later = iso(datetime.now(UTC) + timedelta(minutes=5))
+    for owner, sent in ((f"{host}:1", 0), (f"{host}:{dead.pid}", 1)):  # pid 1 always runs
+        store.conn.execute("UPDATE outbox SET claimed_by = ?, claimed_until = ?", (owner, later))
+        assert deliver(settings, store, T0).sent == sent
+    assert titles(hook) == [["E1"]]
 
 
 def test_urls_from_an_apprise_config_file(tmp_path: Path, hooks: list[Webhook]) -> None:
