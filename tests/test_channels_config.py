@@ -88,3 +88,36 @@ def test_a_refused_url_does_not_echo_its_secret() -> None:
     assert info.value.key == "channels.ch.urls[0]"
     assert "Apprise cannot use this mailto:// URL" in info.value.reason
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "fmt", "limit", "rate", "label"),
+    [
+        (
+            "tgram://123456789:AAsecret/-1001234567890",
+            "telegram-html",
+            4096,
+            20.0,
+            "tgram://1...t/",
+        ),
+        ("tgram://123456789:AAsecret/12345", "telegram-html", 4096, 60.0, "tgram://1...t/"),
+        (
+            "mailto://u:${PW}@127.0.0.1:25?from=a@example.org&to=b@example.org",
+            "html",
+            32768,
+            None,
+            "mailto://u:****@127.0.0.1/b%40example.org",
+        ),
+        ("json://127.0.0.1:9/hook", "text", 4000, None, "json://127.0.0.1:9/hook"),
+    ],
+)
+def test_targets_pick_format_limit_and_rate_from_the_url(
+    url: str, fmt: str, limit: int, rate: float | None, label: str
+) -> None:
+    from monitor.targets import load_plugins, targets
+
+    [channel] = load(f'urls = ["{url}"]').channels
+    [target] = targets(channel, load_plugins(channel))
+    assert (target.format, target.limit, target.rate) == (fmt, limit, rate)
+    assert target.label.startswith(label)
+    assert SECRET not in target.label and "AAsecret" not in target.label
