@@ -1,10 +1,11 @@
 """Run a command and measure it: wall time, CPU time (user+sys, waited-for children
-included), peak RSS of the main process and the sum of every process's peak RSS in its tree.
+included), peak RSS of the main process and the peak summed PSS of its process tree.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import threading
@@ -18,8 +19,14 @@ from pathlib import Path
 class Measure:
     wall: float
     cpu: float
+    # Peak resident set of the largest process (VmHWM sampled; ru_maxrss from wait4).
     rss_main_mb: float
-    rss_all_mb: float
+    # Peak of the summed proportional set size (PSS) of the process and its descendants:
+    # forked workers share pages with their parent, so a sum of RSS would count them twice.
+    pss_all_mb: float
+    # CPU seconds the rest of the machine spent meanwhile (not this tree, not the server):
+    # a busy neighbour shows here, and its runs are suspect.
+    foreign_cpu: float
     returncode: int
     stdout: str
     stderr: str
@@ -33,41 +40,78 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def _hwm_kb(pid: int) -> int:
+def _field_kb(path: str, name: str) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith(name):
+                    return int(line.split()[1])
     except (OSError, ValueError):
         pass
     return 0
 
 
 class TreeSampler(threading.Thread):
-    """Polls the high-water mark (VmHWM) of a process and its descendants."""
+    """Polls the main process's VmHWM and the summed PSS of its process tree."""
 
     def __init__(self, pid: int, interval: float = 0.005) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.interval = interval
-        self.peaks: dict[int, int] = {}
+        self.hwm_kb = 0
+        self.pss_kb = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
+            total = 0
             stack = [self.pid]
             while stack:
                 pid = stack.pop()
-                kb = _hwm_kb(pid)
-                if kb:
-                    self.peaks[pid] = max(self.peaks.get(pid, 0), kb)
+                total += _field_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
                 stack.extend(_children(pid))
+            self.pss_kb = max(self.pss_kb, total)
+            self.hwm_kb = max(self.hwm_kb, _field_kb(f"/proc/{self.pid}/status", "VmHWM:"))
             self.stop.wait(self.interval)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds all CPUs have spent busy since boot (from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / TICK
+
+
+def process_cpu(pid: int) -> float:
+    try:
+        parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(parts[11]) + int(parts[12])) / TICK
+
+
+def wait_quiet(max_wait: float, share: float = 0.1, window: float = 1.0) -> float:
+    """Wait (up to `max_wait` s) until the machine is at most `share` busy over `window`
+    seconds; returns the last busy share seen."""
+    if max_wait <= 0:
+        return float("nan")
+    deadline = time.monotonic() + max_wait
+    cpus = os.cpu_count() or 1
+    while True:
+        before = machine_busy()
+        time.sleep(window)
+        seen = (machine_busy() - before) / (window * cpus)
+        if seen <= share or time.monotonic() >= deadline:
+            return seen
 
 
 def run_measured(
     cmd: Sequence[str],
     *,
+    server_pid: int | None = None,
     env: dict[str, str] | None = None,
     cwd: str | Path | None = None,
     stdout_path: Path | None = None,
@@ -75,6 +119,9 @@ def run_measured(
 ) -> Measure:
     """Run `cmd` to completion; stdout goes to `stdout_path` (or is kept) and stderr is kept."""
     out_file = stdout_path.open("wb") if stdout_path else None
+    busy0 = machine_busy()
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    server0 = process_cpu(server_pid) if server_pid else 0.0
     started = time.perf_counter()
     proc = subprocess.Popen(
         list(cmd),
@@ -107,6 +154,10 @@ def run_measured(
             break
         time.sleep(0.002)
     wall = time.perf_counter() - started
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    mine = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
+    busy = machine_busy() - busy0 - mine
+    server = process_cpu(server_pid) - server0 if server_pid else 0.0
     proc.returncode = os.waitstatus_to_exitcode(status)
     sampler.stop.set()
     sampler.join()
@@ -114,13 +165,12 @@ def run_measured(
         reader.join()
     if out_file:
         out_file.close()
-    main_kb = max(usage.ru_maxrss, sampler.peaks.get(proc.pid, 0))
-    others = sum(kb for p, kb in sampler.peaks.items() if p != proc.pid)
     return Measure(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
-        rss_main_mb=main_kb / 1024,
-        rss_all_mb=(main_kb + others) / 1024,
+        rss_main_mb=max(sampler.hwm_kb, usage.ru_maxrss) / 1024,
+        pss_all_mb=sampler.pss_kb / 1024,
+        foreign_cpu=max(0.0, busy - (usage.ru_utime + usage.ru_stime) - server),
         returncode=proc.returncode,
         stdout=b"".join(out_chunks).decode("utf-8", "replace"),
         stderr=b"".join(err_chunks).decode("utf-8", "replace"),

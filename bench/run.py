@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import server as srv  # noqa: E402
 from bench import sitegen  # noqa: E402
-from bench.measure import Measure, median, run_measured  # noqa: E402
+from bench.measure import Measure, median, run_measured, wait_quiet  # noqa: E402
 
 PY = sys.executable
 RULE = """[sources.rule]
@@ -54,6 +54,8 @@ class Row:
     scenario: str
     n: int
     runs: list[Measure] = field(default_factory=list)
+    # From bench/cycle.py: the poll cycle (run_checks) alone, wall and CPU seconds.
+    cycles: list[dict[str, float]] = field(default_factory=list)
     statuses: list[dict[str, int]] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
     outbox: list[int] = field(default_factory=list)
@@ -62,9 +64,24 @@ class Row:
     def med(self, attr: str) -> float:
         return median([getattr(m, attr) for m in self.runs])
 
+    def cycle(self, key: str) -> float:
+        return median([c[key] for c in self.cycles if key in c])
+
     @property
     def rate(self) -> float:
+        """Sources per second of the whole process (start-up, config and output included)."""
         return self.n / self.med("wall") if self.runs else float("nan")
+
+    @property
+    def cycle_rate(self) -> float:
+        """Sources per second of the poll cycle itself."""
+        return self.n / self.cycle("cycle_s") if self.cycles else float("nan")
+
+    @property
+    def busy(self) -> float:
+        """Largest share of the machine other processes took during a run."""
+        cpus = os.cpu_count() or 1
+        return max((m.foreign_cpu / (m.wall * cpus) for m in self.runs), default=0.0)
 
 
 @dataclass
@@ -87,12 +104,21 @@ def write_site(args: argparse.Namespace, n: int, generation: int) -> sitegen.Sit
     return site
 
 
+def settings_lines(args: argparse.Namespace) -> str:
+    """Top-level keys: the defaults except requests in flight per host (all sources share
+    127.0.0.1) and, when asked, the number of parse workers."""
+    lines = f"per_host_concurrency = {args.concurrency}\n"
+    if args.parse_workers is not None:
+        lines += f"parse_workers = {args.parse_workers}\n"
+    return lines
+
+
 def page_config(
     path: Path, site: sitegen.Site, server: srv.Server, args: argparse.Namespace, plain: bool
 ) -> Path:
     parts = [
         'database = "state.db"\n',
-        f"concurrency = {args.concurrency}\nper_host_concurrency = {args.concurrency}\n",
+        settings_lines(args),
         f'[channels.bench]\nurls = ["json://127.0.0.1:{args.sink_port}/"]\n',
     ]
     for i, page in enumerate(site.pages):
@@ -107,7 +133,7 @@ def feed_config(
 ) -> Path:
     parts = [
         'database = "feeds.db"\n',
-        f"concurrency = {args.concurrency}\nper_host_concurrency = {args.concurrency}\n",
+        settings_lines(args),
         f'[channels.bench]\nurls = ["json://127.0.0.1:{args.sink_port}/"]\n',
     ]
     for i, feed in enumerate(site.feeds):
@@ -123,9 +149,23 @@ def feed_config(
 # -- running the monitor ---------------------------------------------------------------------
 
 
-def monitor_check(config: Path, env: dict[str, str]) -> tuple[Measure, dict[str, int]]:
-    cmd = [PY, "-m", "monitor", "--config", str(config), "check", "--no-notify"]
-    m = run_measured(cmd, env=env, cwd=config.parent, stdout_path=config.with_suffix(".out"))
+def monitor_check(
+    config: Path, env: dict[str, str], args: argparse.Namespace, server: srv.Server
+) -> tuple[Measure, dict[str, float], dict[str, int]]:
+    """`monitor --config CONFIG check --no-notify` through bench/cycle.py (the real click
+    command in-process, with the cycle timed) in a fresh process."""
+    record = config.with_suffix(".cycle.json")
+    record.unlink(missing_ok=True)
+    cmd = [PY, str(ROOT / "bench" / "cycle.py"), str(record)]
+    cmd += ["--config", str(config), "check", "--no-notify"]
+    wait_quiet(args.quiet_wait)
+    m = run_measured(
+        cmd,
+        env=env,
+        cwd=config.parent,
+        stdout_path=config.with_suffix(".out"),
+        server_pid=server.pid,
+    )
     statuses: Counter[str] = Counter()
     for line in m.stderr.splitlines():
         name, sep, rest = line.partition(": ")
@@ -133,9 +173,10 @@ def monitor_check(config: Path, env: dict[str, str]) -> tuple[Measure, dict[str,
             statuses[rest.split(",")[0].split(":")[0]] += 1
         elif line.strip():
             statuses["other output"] += 1
-    if m.returncode not in (0,):
+    if m.returncode != 0:
         statuses[f"exit {m.returncode}"] += 1
-    return m, dict(statuses)
+    cycle = json.loads(record.read_text()) if record.exists() else {}
+    return m, cycle, dict(statuses)
 
 
 def db_counts(db: Path) -> tuple[int, int]:
@@ -179,17 +220,21 @@ def run_scenarios(
 
         def one(key: str, config: Path, wanted: dict[str, int], database: Path, r: int = r) -> None:
             before = db_counts(database) if database.exists() else (0, 0)
-            m, statuses = monitor_check(config, env)
+            m, cycle, statuses = monitor_check(config, env, args, server)
             after = db_counts(database)
             row = rows[f"{key}/{n}"]
             row.runs.append(m)
+            row.cycles.append(cycle)
             row.statuses.append(statuses)
             row.events.append(after[0] - before[0])
             row.outbox.append(after[1] - before[1])
             expect(row, statuses, wanted)
             print(
-                f"  {key:<26} N={n:<5} run {r + 1}: {m.wall:6.2f} s wall, {m.cpu:6.2f} s CPU,"
-                f" {m.rss_main_mb:5.0f}/{m.rss_all_mb:5.0f} MB, {n / m.wall:7.0f}/s,"
+                f"  {key:<26} N={n:<5} run {r + 1}: cycle {cycle.get('cycle_s', 0):5.2f} s"
+                f" ({n / cycle.get('cycle_s', float('inf')):5.0f}/s, CPU"
+                f" {cycle.get('cycle_cpu_s', 0):5.2f} s); process {m.wall:5.2f} s"
+                f" ({n / m.wall:5.0f}/s, CPU {m.cpu:5.2f} s), {m.rss_main_mb:3.0f} MB RSS,"
+                f" {m.pss_all_mb:3.0f} MB PSS, foreign CPU {m.foreign_cpu:4.2f} s,"
                 f" events +{after[0] - before[0]}, outbox +{after[1] - before[1]}",
                 file=sys.stderr,
             )
@@ -229,7 +274,8 @@ def floor_lists(args: argparse.Namespace, n: int, server: srv.Server) -> tuple[P
     return urls, pages, feeds
 
 
-def floor_run(floor: Floor, argv: list[str], env: dict[str, str]) -> None:
+def floor_run(floor: Floor, argv: list[str], env: dict[str, str], quiet: float) -> None:
+    wait_quiet(quiet)
     result = subprocess.run(
         [PY, str(ROOT / "bench" / "floors.py"), *argv],
         capture_output=True,
@@ -263,7 +309,7 @@ def run_floors(
             plan[f"httpx fetch 200 (c={conc})"] = ["fetch", str(urls), str(conc)]
     for _ in range(args.runs):
         for name, argv in plan.items():
-            floor_run(floors.setdefault(f"{name}/{n}", Floor(name, n)), argv, env)
+            floor_run(floors.setdefault(f"{name}/{n}", Floor(name, n)), argv, env, args.quiet_wait)
     ceiling = srv.server_ceiling(
         server.port,
         [u.split(str(server.port), 1)[1] for u in urls.read_text().splitlines()],
@@ -330,13 +376,17 @@ def run_urlwatch(
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "LANG": "C.UTF-8"}
         for key in ("urlwatch cold", "urlwatch all-304"):
             row = rows.setdefault(f"{key}/{n}", Row(key, n, note=version.strip()))
-            m = run_measured(cmd, env=env, cwd=work, stdout_path=work / f"{key[9:]}.out")
+            wait_quiet(args.quiet_wait)
+            m = run_measured(
+                cmd, env=env, cwd=work, stdout_path=work / f"{key[9:]}.out", server_pid=server.pid
+            )
             row.runs.append(m)
             if m.returncode != 0:
                 row.note = f"exit {m.returncode}: {m.stderr[-300:]}"
             print(
-                f"  {key:<26} N={n:<5} run {r + 1}: {m.wall:6.2f} s wall, {m.cpu:6.2f} s CPU,"
-                f" {m.rss_main_mb:5.0f} MB, {n / m.wall:7.0f}/s",
+                f"  {key:<26} N={n:<5} run {r + 1}: process {m.wall:5.2f} s ({n / m.wall:5.0f}/s,"
+                f" CPU {m.cpu:5.2f} s), {m.rss_main_mb:3.0f} MB RSS, {m.pss_all_mb:3.0f} MB PSS,"
+                f" foreign CPU {m.foreign_cpu:4.2f} s",
                 file=sys.stderr,
             )
 
@@ -375,12 +425,12 @@ def micro_startup(args: argparse.Namespace, env: dict[str, str]) -> None:
     exe = Path(PY).parent / "monitor"
     cmd = [str(exe)] if exe.exists() else [PY, "-m", "monitor"]
     times = []
-    for _ in range(max(11, args.runs)):
+    for _ in range(args.startup_runs):
         started = time.perf_counter()
         subprocess.run([*cmd, "--help"], capture_output=True, env=env, check=True)
         times.append(time.perf_counter() - started)
     bare = []
-    for _ in range(max(11, args.runs)):
+    for _ in range(args.startup_runs):
         started = time.perf_counter()
         subprocess.run([PY, "-c", "pass"], capture_output=True, env=env, check=True)
         bare.append(time.perf_counter() - started)
@@ -403,7 +453,7 @@ def micro_store(args: argparse.Namespace) -> None:
                 "store",
                 str(args.out / "micro-store.db"),
                 str(args.items),
-                "200",
+                str(min(200, args.items // 50)),
             ],
             capture_output=True,
             text=True,
@@ -449,28 +499,41 @@ def report(
     out = [
         f"Machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, "
         f"SQLite {info['sqlite']}, {info['platform']}",
-        f"Server: {server.version} ({server.kind}); concurrency {args.concurrency}; "
-        f"median of {args.runs} run(s); seed {args.seed}",
+        f"Server: {server.version} ({server.kind}); {args.concurrency} requests in flight per"
+        f" host; median of {args.runs} run(s); seed {args.seed}",
         "",
-        "| scenario | N | wall s | CPU s | peak RSS MB (main / all procs) | sources/s | outcome |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "cycle = run_checks alone (fetch, parse, diff, commit); process = the whole"
+        " `monitor check` (start-up, config, database, output included).",
+        "",
+        "| scenario | N | cycle s | cycle CPU s | cycle /s | process s | process CPU s |"
+        " process /s | peak RSS MB | peak PSS MB | outcome |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows.values():
         if not row.runs:
             continue
         outcome = row.note or (
-            ", ".join(f"{v} {k}" for k, v in row.statuses[0].items()) if row.statuses else ""
+            ", ".join(f"{v} {k}" for k, v in sorted(row.statuses[0].items()))
+            if row.statuses
+            else ""
         )
         if row.events and max(row.events):
             outcome += f"; events {int(median(row.events))}, outbox rows {int(median(row.outbox))}"
+        if row.busy > 0.1:
+            outcome += f"; machine busy up to {row.busy:.0%} with other work"
+        cyc = (
+            f"{row.cycle('cycle_s'):.2f} | {row.cycle('cycle_cpu_s'):.2f} | {row.cycle_rate:,.0f}"
+            if row.cycles
+            else "– | – | –"
+        )
         out.append(
-            f"| {row.scenario} | {row.n} | {row.med('wall'):.2f} | {row.med('cpu'):.2f} | "
-            f"{row.med('rss_main_mb'):.0f} / {row.med('rss_all_mb'):.0f} | {row.rate:,.0f} | "
-            f"{outcome} |"
+            f"| {row.scenario} | {row.n} | {cyc} | {row.med('wall'):.2f} | {row.med('cpu'):.2f} |"
+            f" {row.rate:,.0f} | {row.med('rss_main_mb'):.0f} | {row.med('pss_all_mb'):.0f} |"
+            f" {outcome} |"
         )
     out += [
         "",
-        "| floor (timed part only, in a fresh process) | N | s | per second |",
+        "| floor (timed part only, fresh process) | N | s | per second |",
         "| --- | ---: | ---: | ---: |",
     ]
     for fl in floors.values():
@@ -484,16 +547,19 @@ def report(
             floor = 1 / (1 / fetch.rate + 1 / parse.rate)
             for key in ("cold", "changed"):
                 row = rows.get(f"{key}/{n}")
-                if row and row.runs:
+                if row and row.cycles:
                     out.append(
-                        f"- N={n} {key}: {row.rate:,.0f}/s = {row.rate / floor:.0%} of the "
-                        f"fetch+parse floor ({floor:,.0f}/s = 1/(1/{fetch.rate:,.0f} + "
-                        f"1/{parse.rate:,.0f}))"
+                        f"- N={n} {key}: cycle {row.cycle_rate:,.0f}/s = "
+                        f"{row.cycle_rate / floor:.0%} of the one-process fetch+parse floor "
+                        f"({floor:,.0f}/s = 1/(1/{fetch.rate:,.0f} + 1/{parse.rate:,.0f}))"
                     )
         for mine, theirs in (("cold", "urlwatch cold"), ("unchanged 304", "urlwatch all-304")):
             a, b = rows.get(f"{mine}/{n}"), rows.get(f"{theirs}/{n}")
             if a and b and a.runs and b.runs:
-                out.append(f"- N={n} {mine} vs {theirs}: {a.rate / b.rate:.1f}x")
+                out.append(
+                    f"- N={n} {mine} vs {theirs}, whole process each: {a.rate:,.0f}/s vs"
+                    f" {b.rate:,.0f}/s = {a.rate / b.rate:.1f}x"
+                )
     if MICRO:
         out += ["", "Micro:"]
         for key, value in MICRO.items():
@@ -507,15 +573,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fraction", type=float, default=0.2, help="share of sources mutated")
-    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="requests in flight (per_host_concurrency)"
+    )
+    parser.add_argument(
+        "--parse-workers", type=int, default=None, help="parse_workers setting (default: auto)"
+    )
     parser.add_argument("--server", choices=["auto", "nginx", "python"], default="auto")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--no-micro", action="store_true")
     parser.add_argument("--no-floors", action="store_true")
     parser.add_argument("--items", type=int, default=1_000_000, help="items for diff+commit")
+    parser.add_argument("--startup-runs", type=int, default=21, help="runs of monitor --help")
     parser.add_argument("--sweep", default="", help="extra httpx concurrencies, e.g. 1,2,8,16,32")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="before each run, wait up to this many seconds for other work to calm down",
+    )
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.sweep = [int(s) for s in args.sweep.split(",") if s]
@@ -549,7 +627,9 @@ def main() -> None:
                 "wall": [m.wall for m in r.runs],
                 "cpu": [m.cpu for m in r.runs],
                 "rss_main_mb": [m.rss_main_mb for m in r.runs],
-                "rss_all_mb": [m.rss_all_mb for m in r.runs],
+                "pss_all_mb": [m.pss_all_mb for m in r.runs],
+                "foreign_cpu": [m.foreign_cpu for m in r.runs],
+                "cycles": r.cycles,
                 "statuses": r.statuses,
                 "events": r.events,
                 "outbox": r.outbox,

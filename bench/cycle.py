@@ -1,0 +1,55 @@
+"""`monitor check` in-process, exactly as the command line runs it, with the poll cycle timed.
+
+    python bench/cycle.py RECORD.json --config CONFIG check --no-notify
+
+Runs the real click command (`monitor.cli.cli`) in this process. The only difference from
+`python -m monitor ...` is a wrapper around `monitor.cli.run_checks` that writes to
+RECORD.json how long the cycle itself took (wall and CPU, worker processes included),
+apart from interpreter start-up, config loading, opening the database and printing.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def main() -> None:
+    record_path = Path(sys.argv[1])
+    import monitor.cli as cli
+
+    real = cli.run_checks
+    record: dict[str, Any] = {}
+
+    async def timed(settings: Any, sources: Any, store: Any) -> list[Any]:
+        wall, cpu = time.perf_counter(), _cpu()
+        try:
+            return await real(settings, sources, store)
+        finally:
+            record.update(
+                cycle_s=time.perf_counter() - wall, cycle_cpu_s=_cpu() - cpu, sources=len(sources)
+            )
+
+    cli.run_checks = timed  # type: ignore[assignment]
+    code: int | str | None = 0
+    try:
+        cli.cli.main(args=sys.argv[2:], prog_name="monitor")
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        record_path.write_text(json.dumps(record))
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
