@@ -44,6 +44,16 @@ def write_config(directory: Path, body: str, database: str = "state.db") -> Path
     return path
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A threaded server that does not print a traceback when a client hangs up (the
+    reliability tests kill clients on purpose)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
 @dataclass
 class Received:
     path: str
@@ -98,8 +108,7 @@ class Receiver:
                     self.wfile.write(payload)
 
         self.attempts = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
