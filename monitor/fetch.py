@@ -146,6 +146,9 @@ class Fetcher:
             async with self.client.stream("GET", url, headers=request_headers) as response:
                 self._note_retry_after(response)
                 if response.status_code == 304:
+                    # Read the (empty) rest of the response: a response left unread closes
+                    # its connection, and the next poll would pay for a new one.
+                    await response.aread()
                     body = None
                 elif response.status_code >= 400:
                     raise FetchError(
