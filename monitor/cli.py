@@ -643,6 +643,12 @@ def status(obj: Context, as_json: bool) -> None:
         ],
     )
     click.echo(f"outbox: {report.pending} pending, {report.failed} failed")
+    for problem in report.channels:
+        where = "" if problem.target == "*" else f" ({problem.label or problem.target})"
+        click.echo(
+            f"channel {problem.channel!r}{where}: failing since"
+            f" {relative_time(problem.failing_since, now)}: {problem.last_error or '?'}"
+        )
 
 
 # -- notify / outbox ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -316,6 +317,7 @@ def _failed(
     run.counted.update(e.id for e in batch)
     attempts = max(e.attempts for e in batch) + 1
     delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1)) * random.uniform(0.75, 1.25)
+    delay = max(delay, retry_after_hint(error) or 0.0)
     give_up = [e.id for e in batch if _gives_up(channel, e, now)]
     line = f"{target.label}: {error}"
     mark_attempt_failed(
@@ -366,6 +368,18 @@ def _failed(
         else None,
         errors=(f"{channel.name}: {line}",),
     )
+
+
+# Telegram's 429 says "Too Many Requests: retry after 35"; Apprise logs that text.
+_RETRY_AFTER = re.compile(r"retry[ _-]?after\W{0,3}(\d{1,7})", re.IGNORECASE)
+# A service asking for more than a day is not taken literally.
+MAX_RETRY_AFTER = 86400.0
+
+
+def retry_after_hint(error: str) -> float | None:
+    """Seconds the service asked us to wait before trying again, when its answer says so."""
+    match = _RETRY_AFTER.search(error)
+    return min(float(match.group(1)), MAX_RETRY_AFTER) if match else None
 
 
 def _gives_up(channel: Channel, entry: OutboxEntry, now: datetime) -> bool:

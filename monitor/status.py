@@ -35,12 +35,25 @@ class SourceStatus:
 
 
 @dataclass(frozen=True)
+class ChannelProblem:
+    """A channel URL (or, target "*", a whole channel) that fails since `failing_since`."""
+
+    channel: str
+    target: str
+    label: str | None
+    failing_since: str
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class Status:
     database: str
     daemon_pid: int | None
     sources: tuple[SourceStatus, ...]
     # Outbox rows by status ("pending", "sent", "failed", ...).
     outbox: dict[str, int]
+    # Channels that cannot deliver right now (one entry per outage, not per alert).
+    channels: tuple[ChannelProblem, ...] = ()
 
     @property
     def pending(self) -> int:
@@ -56,6 +69,7 @@ class Status:
             "daemon_pid": self.daemon_pid,
             "sources": [asdict(s) for s in self.sources],
             "outbox": {"pending": self.pending, "failed": self.failed, "by_status": self.outbox},
+            "failing_channels": [asdict(c) for c in self.channels],
         }
 
 
@@ -120,6 +134,7 @@ def read_status(settings: Settings, daemon_pid: int | None) -> Status:
     states: dict[str, SourceState] = {}
     known: dict[str, int] = {}
     outbox: dict[str, int] = {}
+    problems: list[ChannelProblem] = []
     if conn is not None:
         try:
             if _has_table(conn, "sources"):
@@ -127,6 +142,15 @@ def read_status(settings: Settings, daemon_pid: int | None) -> Status:
                 states = {s.name: s for s in store.source_states()}
                 known = dict(conn.execute("SELECT source, count(*) FROM items GROUP BY source"))
                 outbox = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
+            if _has_table(conn, "delivery_targets"):
+                problems = [
+                    ChannelProblem(*row)
+                    for row in conn.execute(
+                        "SELECT channel, target, label, failing_since, last_error"
+                        " FROM delivery_targets WHERE failing_since IS NOT NULL"
+                        " ORDER BY channel, target"
+                    )
+                ]
         except sqlite3.Error as exc:
             raise StoreError(f"{settings.database}: {exc}") from exc
         finally:
@@ -135,7 +159,13 @@ def read_status(settings: Settings, daemon_pid: int | None) -> Status:
         source_status(s, states.get(s.name) or SourceState(name=s.name), known.get(s.name, 0))
         for s in settings.sources
     )
-    return Status(database=settings.database, daemon_pid=daemon_pid, sources=sources, outbox=outbox)
+    return Status(
+        database=settings.database,
+        daemon_pid=daemon_pid,
+        sources=sources,
+        outbox=outbox,
+        channels=tuple(problems),
+    )
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
