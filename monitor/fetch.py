@@ -239,7 +239,8 @@ def _decoder(encoding: str) -> zlib._Decompress | None:
 
 async def _refuse_odd_redirect(response: httpx.Response) -> None:
     """httpx would hand a redirect to file:// or ftp:// to the transport; stop it here."""
-    if not response.is_redirect:
+    # Not `is_redirect`: that is true of every 3xx, 304 included, on each conditional poll.
+    if not response.has_redirect_location:
         return
     target = response.url.join(response.headers.get("location", ""))
     if target.scheme not in ("http", "https"):
