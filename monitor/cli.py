@@ -546,12 +546,18 @@ def run(obj: Context) -> None:
     from monitor.daemon import Daemon, DaemonError, pid_path
     from monitor.notify import deliver_due
 
+    def load_protected(path: str) -> Settings:
+        # Secrets of channels added by a reload are hidden from the log too.
+        new = load_settings(path)
+        protect_logs(new)
+        return new
+
     settings = obj.settings()
     store = obj.store(settings)
     daemon = Daemon(
         settings,
         store,
-        load_settings=load_settings,
+        load_settings=load_protected,
         make_router=make_router,
         fetch_settings=fetch_settings,
         deliver=deliver_due,
