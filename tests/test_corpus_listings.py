@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from monitor.extract.html import derive_item_selector, extract_html, page_paywall
+from monitor.extract.html import (
+    derive_item_selector,
+    extract_html,
+    extract_tree,
+    page_paywall,
+    parse_html,
+)
 from monitor.models import Rule
 
 CORPUS = Path(
@@ -301,3 +307,15 @@ def test_article_jsonld_paywall(name: str) -> None:
 
 def test_free_tier_meta_is_not_a_paywall() -> None:
     assert page_paywall((LISTINGS / "en_time_home_anonymized_html2rss.html").read_bytes()) is False
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_page_wide_and_per_block_queries_agree(name: str) -> None:
+    """Selectors run once per page (many teasers) or once per teaser (a few teasers on a
+    big page) find the same items."""
+    page_url, rule = RULES[name]
+    body = (LISTINGS / name).read_bytes()
+    for each in (rule, Rule()):
+        page_wide = extract_tree(parse_html(body), page_url, each, size=0)
+        per_block = extract_tree(parse_html(body), page_url, each, size=10**12)
+        assert page_wide == per_block

@@ -489,3 +489,18 @@ def test_large_pages_stay_linear() -> None:
     items = extract_html(body, "https://x.example/", Rule(paywall_text=("Subscribers only",)))
     assert time.process_time() - started < 5
     assert (len(items), sum(i.paywalled for i in items)) == (3000, 1500)
+
+
+def test_nested_blocks_keep_their_own_links() -> None:
+    html = """<article class="page"><h1>Front page</h1>
+      <a href="/about/">About this site and everything on it</a>
+      <article><h2><a href="/a/1">First story headline</a></h2><time datetime="2025-01-01">
+        </time></article>
+      <article><h2><a href="/a/2">Second story headline</a></h2></article>
+    </article>"""
+    items = extract_html(html.encode(), "https://x.example/", Rule(item="article"))
+    assert [(i.title, i.published) for i in items] == [
+        ("About this site and everything on it", None),
+        ("First story headline", "2025-01-01"),
+        ("Second story headline", None),
+    ]

@@ -201,12 +201,81 @@ def _headline_like(text: str) -> bool:
     return len(text) >= 25 or text.count(" ") >= 2
 
 
-def _link_in(node: LexborNode, page: _Page, selector: str) -> tuple[LexborNode, str] | None:
-    """First element matching `selector` (itself first) that yields a URL."""
-    first = node.css_first(selector)  # nearly always the one: no list of every match
+def _query(root: LexborNode | LexborHTMLParser, selector: str) -> list[LexborNode]:
+    try:
+        return root.css(selector)
+    except SelectolaxError as exc:
+        raise ExtractError(f"invalid CSS selector {selector!r}: {exc}") from exc
+
+
+class _Lookup:
+    """Where a selector matches inside each item block, in page order.
+
+    A match belongs to the nearest block that is or holds it (a teaser nested in
+    another teaser keeps its own links). Few blocks on a big page: one query per
+    block, so lexbor walks only the block. Many blocks: one query per selector for
+    the whole page, each match given to its block; the selector is parsed once and
+    the page walked once instead of once per block.
+    """
+
+    def __init__(self, blocks: list[LexborNode], tree: LexborHTMLParser | None) -> None:
+        self.blocks = blocks
+        self._tree = tree
+        self._owner: dict[int, int] = {b.mem_id: i for i, b in enumerate(blocks)}
+        self._groups: dict[str, list[list[LexborNode]]] = {}
+
+    def all(self, index: int, selector: str) -> list[LexborNode]:
+        if self._tree is None:
+            return _query(self.blocks[index], selector)
+        groups = self._groups.get(selector)
+        if groups is None:
+            groups = self._groups[selector] = self._group(self._tree, selector)
+        return groups[index]
+
+    def first(self, index: int, selector: str) -> LexborNode | None:
+        if self._tree is None:  # css_first stops at the first match
+            try:
+                return self.blocks[index].css_first(selector)
+            except SelectolaxError as exc:
+                raise ExtractError(f"invalid CSS selector {selector!r}: {exc}") from exc
+        found = self.all(index, selector)
+        return found[0] if found else None
+
+    def _group(self, tree: LexborHTMLParser, selector: str) -> list[list[LexborNode]]:
+        groups: list[list[LexborNode]] = [[] for _ in self.blocks]
+        for el in _query(tree, selector):
+            index = self._owner_of(el)
+            if index >= 0:
+                groups[index].append(el)
+        return groups
+
+    def _owner_of(self, node: LexborNode) -> int:
+        """Index of the nearest block that is or holds `node`, -1 for none (memoised
+        for every element on the way up, so the page is walked about once)."""
+        owner = self._owner
+        path: list[int] = []
+        current: LexborNode | None = node
+        found = -1
+        while current is not None:
+            known = owner.get(current.mem_id)
+            if known is not None:
+                found = known
+                break
+            path.append(current.mem_id)
+            current = current.parent
+        for mem_id in path:
+            owner[mem_id] = found
+        return found
+
+
+def _link_in(
+    lookup: _Lookup, index: int, page: _Page, selector: str
+) -> tuple[LexborNode, str] | None:
+    """First element matching `selector` (the block itself first) that yields a URL."""
+    first = lookup.first(index, selector)  # nearly always the one
     if first is None:
         return None
-    for el in _then_rest(first, node, selector):
+    for el in _then_rest(first, lookup, index, selector):
         url = page.url_of(el.attrs.get("href"))
         if url is None and el.tag != "a":
             inner = el.css_first("a[href]")
@@ -217,21 +286,29 @@ def _link_in(node: LexborNode, page: _Page, selector: str) -> tuple[LexborNode, 
     return None
 
 
+def _then_rest(
+    first: LexborNode, lookup: _Lookup, index: int, selector: str
+) -> Iterator[LexborNode]:
+    """`first`, then (only if the caller asks for more) the other matches."""
+    yield first
+    yield from lookup.all(index, selector)[1:]
+
+
 @dataclass
 class _Scan:
-    """The links and headings of one block, found with one query, in page order."""
+    """The links and headings of one block, in page order."""
 
     block: LexborNode
     anchors: list[LexborNode]
     headings: list[LexborNode]
 
     @classmethod
-    def of(cls, block: LexborNode) -> _Scan:
+    def of(cls, lookup: _Lookup, index: int) -> _Scan:
         anchors: list[LexborNode] = []
         headings: list[LexborNode] = []
-        for el in block.css(_LINKS_AND_HEADINGS):
+        for el in lookup.all(index, _LINKS_AND_HEADINGS):
             (anchors if el.tag == "a" else headings).append(el)
-        return cls(block, anchors, headings)
+        return cls(lookup.blocks[index], anchors, headings)
 
     def within(self, node: LexborNode, outer: LexborNode) -> bool:
         """Is `node` inside `outer` (both inside the block)?"""
@@ -287,21 +364,15 @@ def _default_link(scan: _Scan, page: _Page) -> tuple[LexborNode, str] | None:
     return anchors[0]
 
 
-def _first_text(node: LexborNode, selector: str) -> str:
-    first = node.css_first(selector)
+def _first_text(lookup: _Lookup, index: int, selector: str) -> str:
+    first = lookup.first(index, selector)
     if first is None:
         return ""
-    for el in _then_rest(first, node, selector):
+    for el in _then_rest(first, lookup, index, selector):
         text = node_text(el)
         if text:
             return text
     return ""
-
-
-def _then_rest(first: LexborNode, node: LexborNode, selector: str) -> Iterator[LexborNode]:
-    """`first`, then (only if the caller asks for more) the other matches."""
-    yield first
-    yield from node.css(selector)[1:]
 
 
 def _title(scan: _Scan, link: LexborNode) -> str:
@@ -342,10 +413,10 @@ def _outermost(nodes: list[LexborNode], stop: LexborNode) -> list[LexborNode]:
     return kept
 
 
-def _section(node: LexborNode, selector: str) -> str | None:
+def _section(lookup: _Lookup, index: int, selector: str) -> str | None:
     """Texts of the matches joined by ", "; a match holding several links gives each."""
     texts: list[str] = []
-    for el in _outermost(node.css(selector), node):
+    for el in _outermost(lookup.all(index, selector), lookup.blocks[index]):
         links = [] if el.tag == "a" else [t for t in (node_text(a) for a in el.css("a")) if t]
         for text in links if len(links) > 1 else [node_text(el)]:
             if text and text not in texts:
@@ -353,8 +424,8 @@ def _section(node: LexborNode, selector: str) -> str | None:
     return ", ".join(texts) or None
 
 
-def _date(node: LexborNode, selector: str | None) -> str | None:
-    el = node.css_first(selector) if selector else node.css_first("time")
+def _date(lookup: _Lookup, index: int, selector: str | None) -> str | None:
+    el = lookup.first(index, selector or "time")
     if el is None:
         return None
     time_el = el if el.tag == "time" else el.css_first("time[datetime]")
@@ -364,33 +435,35 @@ def _date(node: LexborNode, selector: str | None) -> str | None:
     return node_text(el) or None
 
 
-def _selector_paywall(node: LexborNode, rule: Rule) -> bool:
-    selector = rule.paywall_selector
-    return selector is not None and node.css_first(selector) is not None
-
-
-def item_from_block(node: LexborNode, page: _Page) -> Item | None:
-    """The item a block shows, or None when it has no link or no title."""
+def item_from_block(lookup: _Lookup, index: int, page: _Page) -> Item | None:
+    """The item block `index` shows, or None when it has no link or no title."""
     rule = page.rule
-    scan = None if rule.link else _Scan.of(node)
-    found = _default_link(scan, page) if scan else _link_in(node, page, rule.link or "a[href]")
+    node = lookup.blocks[index]
+    scan = None if rule.link else _Scan.of(lookup, index)
+    if scan is not None:
+        found = _default_link(scan, page)
+    else:
+        found = _link_in(lookup, index, page, rule.link or "a[href]")
     if found is None:
         return None
     link, url = found
-    title = _first_text(node, rule.title) if rule.title else ""
-    title = title or _title(scan or _Scan.of(node), link)
+    title = _first_text(lookup, index, rule.title) if rule.title else ""
+    title = title or _title(scan or _Scan.of(lookup, index), link)
     marked = bool(page.markers) and page.has_marker(node.text(separator=" "))
     if marked:
         title = page.strip_markers(title)
     if not title:
         return None
+    selector_paywall = rule.paywall_selector is not None and (
+        lookup.first(index, rule.paywall_selector) is not None
+    )
     return Item(
         key=item_key(url, rule.id_pattern),
         url=url,
         title=title,
-        section=_section(node, rule.section) if rule.section else None,
-        published=_date(node, rule.date),
-        paywalled=marked or _selector_paywall(node, rule),
+        section=_section(lookup, index, rule.section) if rule.section else None,
+        published=_date(lookup, index, rule.date),
+        paywalled=marked or selector_paywall,
     )
 
 
@@ -411,8 +484,37 @@ def _merge(items: Iterable[Item]) -> list[Item]:
     return list(merged.values())
 
 
-def _items(blocks: Iterable[LexborNode], page: _Page) -> list[Item]:
-    return _merge(item for item in (item_from_block(b, page) for b in blocks) if item)
+# From this many blocks, at most this many page bytes per block, a selector is run once
+# for the whole page (see _Lookup); a big page with a few teasers is queried per block.
+GROUP_MIN_BLOCKS = 8
+GROUP_MAX_BYTES_PER_BLOCK = 8192
+
+
+def _nested(blocks: list[LexborNode]) -> bool:
+    """Does a block hold another one? (Each ancestor is looked at once.)"""
+    ids = {b.mem_id for b in blocks}
+    seen: set[int] = set()
+    for block in blocks:
+        parent = block.parent
+        while parent is not None and parent.mem_id not in seen:
+            if parent.mem_id in ids:
+                return True
+            seen.add(parent.mem_id)
+            parent = parent.parent
+    return False
+
+
+def _items(
+    tree: LexborHTMLParser, blocks: list[LexborNode], page: _Page, size: int | None
+) -> list[Item]:
+    # Page-wide queries give each match to the nearest block around it; with nested
+    # blocks that is the meaning wanted, so nested blocks are always matched that way.
+    many = len(blocks) >= GROUP_MIN_BLOCKS and (
+        size is None or size <= len(blocks) * GROUP_MAX_BYTES_PER_BLOCK
+    )
+    lookup = _Lookup(blocks, tree if many or _nested(blocks) else None)
+    found = (item_from_block(lookup, i, page) for i in range(len(blocks)))
+    return _merge(item for item in found if item)
 
 
 # ---------------------------------------------------------------------------
@@ -720,13 +822,6 @@ def derive_item_selector(
 # the whole page
 
 
-def _css(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
-    try:
-        return tree.css(selector)
-    except SelectolaxError as exc:
-        raise ExtractError(f"invalid CSS selector {selector!r}: {exc}") from exc
-
-
 def _derived_blocks(tree: LexborHTMLParser, base_url: str, rule: Rule) -> list[LexborNode]:
     if not (rule.derive_from_marker and rule.paywall_text):
         return []
@@ -746,10 +841,13 @@ def _strip_hidden(tree: LexborHTMLParser) -> None:
     tree.strip_tags(["script", "style", "template"])
 
 
-def extract_tree(tree: LexborHTMLParser, base_url: str, rule: Rule) -> list[Item]:
+def extract_tree(
+    tree: LexborHTMLParser, base_url: str, rule: Rule, *, size: int | None = None
+) -> list[Item]:
     """Items of an already parsed page (see module docstring). Removes the page's
-    script and style elements from `tree`."""
-    blocks = _css(tree, rule.item) if rule.item else []
+    script and style elements from `tree`. `size` (the body's bytes) helps choose
+    how selectors are run (see _Lookup)."""
+    blocks = _query(tree, rule.item) if rule.item else []
     if not blocks:
         blocks = _derived_blocks(tree, base_url, rule)
     if not blocks and not rule.item and not is_article_page(tree):
@@ -759,11 +857,11 @@ def extract_tree(tree: LexborHTMLParser, base_url: str, rule: Rule) -> list[Item
         return [single] if single else []
     _strip_hidden(tree)
     page = _Page.of(tree, base_url, rule)
-    items = _items(blocks, page)
+    items = _items(tree, blocks, page, size)
     if page.markers and rule.derive_from_marker and rule.item and not _any_paywalled(items):
         derived = _derived_blocks(tree, base_url, rule)
         if derived:
-            items = _items(derived, page) or items
+            items = _items(tree, derived, page, size) or items
     return items
 
 
@@ -776,6 +874,6 @@ def extract_html(
 ) -> list[Item]:
     """Items of a listing page, in page order, one per key."""
     try:
-        return extract_tree(parse_html(body, content_type), base_url, rule)
+        return extract_tree(parse_html(body, content_type), base_url, rule, size=len(body))
     except SelectolaxError as exc:  # a rule's selector the config did not vet
         raise ExtractError(f"invalid CSS selector in the rule: {exc}") from None
