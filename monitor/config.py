@@ -232,6 +232,11 @@ class ConfigModel(_Model):
     parse_workers: int | None = Field(
         None, ge=0, description="processes that parse pages (0: none; default: automatic)"
     )
+    keep_events: Duration = Field(
+        "90d",
+        description="event history kept (older events and their sent or given-up alerts"
+        " are dropped); 'forever' keeps all",
+    )
     sources: list[SourceModel] = Field(
         default_factory=list, description="pages and feeds to poll: one [[sources]] table each"
     )
@@ -249,6 +254,13 @@ class ConfigModel(_Model):
     @classmethod
     def _delay(cls, value: Any) -> Any:
         if value:
+            parse_interval(value)
+        return value
+
+    @field_validator("keep_events")
+    @classmethod
+    def _keep(cls, value: Any) -> Any:
+        if value != "forever":
             parse_interval(value)
         return value
 
@@ -348,6 +360,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         else None,
         failure_threshold=model.failure_threshold,
         parse_workers=model.parse_workers,
+        keep_events=None if model.keep_events == "forever" else parse_interval(model.keep_events),
     )
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from monitor import sdnotify
 from monitor.check import CheckOutcome, Router, check_source
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.models import ConfigError, Settings, Source
+from monitor.models import ConfigError, Settings, Source, StoreError
 from monitor.schedule import (
     SourcePlan,
     first_run,
@@ -50,6 +50,9 @@ SHUTDOWN_GRACE = 10.0
 FLUSH_TIMEOUT = 10.0
 # The outbox sender looks for due alerts this often (and at once after a poll with events).
 SEND_EVERY = 5.0
+# Old events are dropped (keep_events) a minute after start, then every keep_events / 10,
+# at least every minute and at most every hour.
+PRUNE_JOB = "monitor:prune-events"
 
 Deliver = Callable[[Settings, Store], Awaitable[Any]]
 LoadSettings = Callable[[str], Settings]
@@ -125,6 +128,7 @@ class Daemon:
             self.scheduler = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True})
             self.scheduler.start()
             self._schedule(self.settings.sources)
+            self._schedule_pruning()
             sender = asyncio.create_task(self._sender_loop(), name="outbox-sender")
             watchdog = self._start_watchdog()
             # An edit of the config file is picked up as SIGHUP would.
@@ -266,6 +270,35 @@ class Daemon:
             )
             self._note_next_run(source.name, first)
             log.debug("%s: first poll at %s", source.name, first.isoformat(timespec="seconds"))
+
+    def _schedule_pruning(self) -> None:
+        assert self.scheduler is not None
+        keep = self.settings.keep_events or 36000.0
+        self.scheduler.add_job(
+            self.prune_events,
+            "interval",
+            seconds=min(3600.0, max(60.0, keep / 10)),
+            id=PRUNE_JOB,
+            next_run_time=datetime.now(self.scheduler.timezone) + timedelta(seconds=60),
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+
+    async def prune_events(self) -> int:
+        """Drop events older than `keep_events` that owe no pending alert."""
+        keep = self.settings.keep_events
+        if keep is None or self.stopping:
+            return 0
+        before = (datetime.now(UTC) - timedelta(seconds=keep)).isoformat(timespec="seconds")
+        try:
+            dropped = self.store.prune_events(before)
+        except StoreError as exc:
+            log.warning("dropping old events failed (tried again later): %s", exc)
+            return 0
+        if dropped:
+            log.info("dropped %d events recorded before %s (keep_events)", dropped, before)
+        return dropped
 
     def _unschedule(self, name: str) -> None:
         assert self.scheduler is not None

@@ -260,6 +260,9 @@ class Settings:
     failure_threshold: int = 3
     # Worker processes that parse pages during a round of polls; None: automatic.
     parse_workers: int | None = None
+    # Events older than this many seconds (and their delivered or given-up alerts) are
+    # dropped by the daemon; None keeps them for ever.
+    keep_events: float | None = 90 * 86400.0
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)

@@ -548,6 +548,29 @@ class Store:
         ).fetchall()
         return {row[0]: event_from_row(row) for row in rows}
 
+    def prune_events(self, before: str, batch: int = 5000) -> int:
+        """Drop events recorded before `before` (ISO UTC) that owe no pending alert, with
+        their sent or given-up outbox rows; a batch per transaction, so the daemon's polls
+        are never held up for long. Returns how many events went."""
+        dropped = 0
+        while True:
+            with self.transaction() as conn:
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT id FROM events WHERE at < ? AND NOT EXISTS (SELECT 1 FROM outbox"
+                        " WHERE outbox.event_id = events.id AND outbox.status = 'pending')"
+                        " LIMIT ?",
+                        (before, batch),
+                    )
+                ]
+                if not ids:
+                    return dropped
+                marks = ",".join("?" * len(ids))
+                conn.execute(f"DELETE FROM outbox WHERE event_id IN ({marks})", ids)
+                conn.execute(f"DELETE FROM events WHERE id IN ({marks})", ids)
+            dropped += len(ids)
+
     def count_items(self, source: str | None = None) -> int:
         if source is None:
             return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])

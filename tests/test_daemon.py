@@ -228,7 +228,7 @@ def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_pat
 
     from monitor.cli import fetch_settings
     from monitor.config import load_settings
-    from monitor.daemon import Daemon
+    from monitor.daemon import PRUNE_JOB, Daemon
     from monitor.store import Store
 
     for path in ("/a", "/b", "/c"):
@@ -263,7 +263,7 @@ def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_pat
         assert report.describe() == "added c; removed b; rescheduled a; new HTTP settings"
         assert daemon.scheduler is not None
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
-        assert sorted(jobs) == ["a", "c"]
+        assert sorted(jobs) == ["a", "c", PRUNE_JOB]
         assert jobs["a"].trigger.interval.total_seconds() == 1800
         while not store.source_state("c").last_success:
             await asyncio.sleep(0.05)
