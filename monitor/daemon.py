@@ -17,6 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,8 @@ SEND_EVERY = 5.0
 # Old events are dropped (keep_events) a minute after start, then every keep_events / 10,
 # at least every minute and at most every hour.
 PRUNE_JOB = "monitor:prune-events"
+# Threads that parse fetched pages.
+PARSE_THREADS = 2
 
 Deliver = Callable[[Settings, Store], Awaitable[Any]]
 LoadSettings = Callable[[str], Settings]
@@ -101,6 +104,9 @@ class Daemon:
         self.pid_file = pid_file
         self.router = make_router(settings)
         self.fetcher: Fetcher | None = None
+        # Pages are parsed off the event loop, so a big one never stalls the other polls,
+        # the outbox sender or the watchdog (lexbor releases the GIL while it parses).
+        self.parser: ThreadPoolExecutor | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.inflight: set[asyncio.Task[Any]] = set()
         self.stopping = False
@@ -125,6 +131,7 @@ class Daemon:
         try:
             lock = acquire_pid_file(self.pid_file) if self.pid_file else None
             self.fetcher = Fetcher(self.fetch_settings(self.settings))
+            self.parser = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="parse")
             self.scheduler = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True})
             self.scheduler.start()
             self._schedule(self.settings.sources)
@@ -244,6 +251,8 @@ class Daemon:
         for fetcher in [*self._old_fetchers, self.fetcher]:
             if fetcher is not None:
                 await fetcher.aclose()
+        if self.parser is not None:
+            self.parser.shutdown(wait=False, cancel_futures=True)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -332,6 +341,7 @@ class Daemon:
                     store=self.store,
                     route=self.router,
                     failure_threshold=self.settings.failure_threshold,
+                    executor=self.parser,
                 )
         except Exception:
             log.exception("%s: poll crashed", name)
