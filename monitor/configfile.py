@@ -8,8 +8,8 @@ the line). Every edit is validated as a whole config before anything is written,
 file is replaced atomically, so a rejected edit leaves it byte-identical.
 
 `starter_config` is the text `monitor init` writes: the commented example shipped with
-the package (``monitor/templates/monitor.example.toml``, a copy of
-``config/monitor.example.toml``).
+the package (``monitor/templates/monitor.example.toml``; ``config/monitor.example.toml`` is
+a link to it).
 """
 
 from __future__ import annotations
