@@ -362,7 +362,12 @@ class Daemon:
         job = self.scheduler.get_job(source.name)
         if job is None:
             return
-        state = self.store.source_state(source.name)
+        try:
+            state = self.store.source_state(source.name)
+        except StoreError as exc:
+            # The poll itself said so already; the trigger's next run stands.
+            log.debug("%s: next run not planned: %s", source.name, exc)
+            return
         scheduled = job.next_run_time
         upcoming = next_run_after(
             started,
@@ -428,6 +433,9 @@ class Daemon:
             return
         try:
             report = await self.deliver(self.settings, self.store)
+        except StoreError as exc:  # disk full, locked: no traceback every round
+            log.warning("sending alerts paused, the outbox keeps them: %s", exc)
+            return
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
             return
