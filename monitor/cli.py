@@ -179,7 +179,9 @@ async def run_checks(settings: Settings, sources: Sequence[Source], store: Store
     # `concurrency` long-lived workers take the next source in turn: cheaper than a task
     # per source queued on a semaphore (a tenth of the CPU time of a round of 304s).
     todo = iter(enumerate(sources))
-    pool = start_pool(parse_workers(settings.parse_workers, sources, os.cpu_count()), sources)
+    pool = await start_pool(
+        parse_workers(settings.parse_workers, sources, os.cpu_count()), sources
+    )
     try:
         async with Fetcher(fetch_settings(settings)) as fetcher:
 
@@ -199,7 +201,7 @@ async def run_checks(settings: Settings, sources: Sequence[Source], store: Store
             return outcomes
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            await pool.aclose()
 
 
 def fetch_settings(settings: Settings) -> Any:
