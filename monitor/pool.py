@@ -115,6 +115,9 @@ class ParsePool(Executor):
         self.restarts = 0
         self._next_job = 0
         self._closed = False
+        # Jobs that arrived while the only worker was being replaced.
+        self._waiting: list[tuple[int, bytes, Future[Any]]] = []
+        self._replacing = 0
 
     @classmethod
     async def start(cls, workers: int, kinds: tuple[str, ...]) -> ParsePool:
@@ -170,20 +173,36 @@ class ParsePool(Executor):
             self.workers.remove(worker)
         if self.restarts < MAX_RESTARTS:
             self.restarts += 1
-            self.workers.append(await self._spawn())
+            self._replacing += 1
+            try:
+                self.workers.append(await self._spawn())
+            finally:
+                self._replacing -= 1
+        waiting, self._waiting = self._waiting, []
+        for job, frame, future in waiting:
+            self._send(job, frame, future)
+
+    def _send(self, job: int, frame: bytes, future: Future[Any]) -> None:
+        if not self.workers:
+            future.set_exception(ExtractError("no parser process is running"))
+            return
+        worker = min(self.workers, key=lambda w: len(w.jobs))
+        worker.jobs[job] = future
+        worker.writer.write(_HEADER.pack(len(frame)) + frame)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if kwargs:
             raise TypeError("ParsePool.submit takes positional arguments only")
         future: Future[Any] = Future()
-        if self._closed or not self.workers:
-            future.set_exception(ExtractError("no parser process is running"))
+        if self._closed:
+            future.set_exception(ExtractError("the parser processes were stopped"))
             return future
-        worker = min(self.workers, key=lambda w: len(w.jobs))
         self._next_job += 1
         frame = pickle.dumps((self._next_job, fn, args), pickle.HIGHEST_PROTOCOL)
-        worker.jobs[self._next_job] = future
-        worker.writer.write(_HEADER.pack(len(frame)) + frame)
+        if not self.workers and self._replacing:
+            self._waiting.append((self._next_job, frame, future))  # a worker is on its way
+        else:
+            self._send(self._next_job, frame, future)
         return future
 
     async def aclose(self) -> None:

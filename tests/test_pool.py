@@ -77,3 +77,51 @@ def test_parse_workers_from_the_setting_or_automatic() -> None:
     assert parse_workers(None, many, 1) == 0  # one CPU: nothing to gain
     assert parse_workers(None, many, 2) == 2
     assert parse_workers(None, many, 16) == 2
+
+
+def test_a_dead_worker_fails_only_its_job_and_is_replaced() -> None:
+    import asyncio
+    import os
+
+    import pytest
+
+    from monitor.models import ExtractError
+    from monitor.pool import ParsePool
+
+    async def go() -> tuple[int, int]:
+        pool = await ParsePool.start(1, ("html",))
+        loop = asyncio.get_running_loop()
+        try:
+            with pytest.raises(ExtractError, match="parser process died"):
+                await loop.run_in_executor(pool, os._exit, 3)
+            for _ in range(100):  # the replacement starts as soon as the death is seen
+                if pool.workers:
+                    break
+                await asyncio.sleep(0.01)
+            return await loop.run_in_executor(pool, len, b"abc"), pool.restarts
+        finally:
+            await pool.aclose()
+
+    assert asyncio.run(go()) == (3, 1)
+
+
+def test_errors_raised_in_a_worker_come_back_as_they_are() -> None:
+    import asyncio
+
+    import pytest
+
+    from monitor.extract import extract_items
+    from monitor.models import ExtractError
+    from monitor.pool import ParsePool
+
+    async def go() -> None:
+        pool = await ParsePool.start(1, ("html",))
+        loop = asyncio.get_running_loop()
+        source = Source(name="s", url="http://127.0.0.1/")
+        try:
+            with pytest.raises(ExtractError, match="empty response body"):
+                await loop.run_in_executor(pool, extract_items, source, b"  ", source.url, None)
+        finally:
+            await pool.aclose()
+
+    asyncio.run(go())
