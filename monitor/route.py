@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from monitor.models import Channel, Event, Item
+from monitor.patterns import compile_linear
 
 REGEX_PREFIX = "re:"
 
@@ -66,19 +67,8 @@ def fold(text: str) -> str:
 
 
 def compile_regex(pattern: str) -> Any:
-    """An RE2 pattern, case-insensitive. Raises ValueError when RE2 cannot compile it."""
-    import re2
-
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False  # the error is raised here, not written to stderr
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        raise ValueError(f"invalid regular expression {pattern!r}: {reason}") from None
+    """A channel's `re:` pattern: RE2, case-insensitive. Raises ValueError when invalid."""
+    return compile_linear(pattern, ignore_case=True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
+from monitor.patterns import compile_linear
+
 __all__ = ["TRACKING_PARAMS", "canonical_url", "is_tracking_param", "item_key"]
 
 # Query parameters that only say where a click came from (compared lower-case).
@@ -169,19 +171,8 @@ def _compiled(pattern: str) -> Any:
 
 
 def compile_id_pattern(pattern: str) -> Any:
-    """An RE2 pattern (linear time: no user pattern can backtrack for minutes on a hostile
-    link). Raises ValueError when RE2 cannot compile it (back-references, lookaround)."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        raise ValueError(f"invalid regular expression {pattern!r}: {reason}") from None
+    """The rule's `id_pattern`, compiled with RE2 (see monitor.patterns)."""
+    return compile_linear(pattern)
 
 
 def item_key(url: str, id_pattern: str | None) -> str:
