@@ -70,13 +70,17 @@ def test_worker_processes_find_the_same_events(site: Site, tmp_path: Path) -> No
 
 
 def test_parse_workers_from_the_setting_or_automatic() -> None:
-    many = [Source(name=f"s{i}", url=f"http://127.0.0.1/{i}") for i in range(30)]
-    assert parse_workers(0, many, 8) == 0
-    assert parse_workers(3, many, 8) == 3
-    assert parse_workers(None, many[:5], 8) == 0  # a few sources: not worth a process
-    assert parse_workers(None, many, 1) == 0  # one CPU: nothing to gain
-    assert parse_workers(None, many, 2) == 2
-    assert parse_workers(None, many, 16) == 2
+    pages = [Source(name=f"s{i}", url=f"http://127.0.0.1/{i}") for i in range(30)]
+    feeds = [Source(name=f"f{i}", url=f"http://127.0.0.1/f{i}", kind="feed") for i in range(30)]
+    assert parse_workers(0, pages, 8) == 0
+    assert parse_workers(3, pages, 8) == 3
+    assert parse_workers(None, pages[:5], 8) == 0  # a few sources: not worth a process
+    assert parse_workers(None, pages, 1) == 0  # one CPU: nothing to gain
+    assert parse_workers(None, pages, 2) == 1  # one worker keeps up with the main process
+    assert parse_workers(None, pages, 16) == 1
+    assert parse_workers(None, feeds, 2) == 2  # feeds are slow to parse: one per CPU
+    assert parse_workers(None, feeds, 16) == 5
+    assert parse_workers(None, pages + feeds, 16) == 3
 
 
 def test_a_dead_worker_fails_only_its_job_and_is_replaced() -> None:
