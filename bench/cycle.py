@@ -24,6 +24,15 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _vmhwm_mb() -> float:
+    """This process's peak resident set (not ru_maxrss, which remembers the forked image
+    from before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     record_path = Path(sys.argv[1])
     import monitor.cli as cli
@@ -47,6 +56,7 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code
     finally:
+        record["vmhwm_mb"] = _vmhwm_mb()
         record_path.write_text(json.dumps(record))
     sys.exit(code)
 

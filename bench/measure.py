@@ -19,7 +19,7 @@ from pathlib import Path
 class Measure:
     wall: float
     cpu: float
-    # Peak resident set of the largest process (VmHWM sampled; ru_maxrss from wait4).
+    # Peak resident set (VmHWM) of the main process, sampled every few milliseconds.
     rss_main_mb: float
     # Peak of the summed proportional set size (PSS) of the process and its descendants:
     # forked workers share pages with their parent, so a sum of RSS would count them twice.
@@ -168,7 +168,9 @@ def run_measured(
     return Measure(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
-        rss_main_mb=max(sampler.hwm_kb, usage.ru_maxrss) / 1024,
+        # Not ru_maxrss: it keeps the high-water mark of the image before exec (this
+        # harness, forked), so every child would look as large as the harness.
+        rss_main_mb=sampler.hwm_kb / 1024,
         pss_all_mb=sampler.pss_kb / 1024,
         foreign_cpu=max(0.0, busy - (usage.ru_utime + usage.ru_stime) - server),
         returncode=proc.returncode,
