@@ -88,3 +88,37 @@ def test_cookies_the_server_sets_are_sent_back(site: Site) -> None:
     url = site.set("/p", "x", headers={"Set-Cookie": "consent=yes; Path=/"})
     fetch_with(url)
     assert [r.headers.get("Cookie") for r in site.requests_for("/p")] == [None, "consent=yes"]
+
+
+def test_each_site_keeps_its_own_connection_when_polls_alternate(site: Site) -> None:
+    other = Site()
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+
+    def handler_for(name: str):
+        def handler(request: BaseHTTPRequestHandler) -> None:
+            seen[name].append(request.client_address[1])
+            request.send_response(304 if request.headers.get("If-None-Match") else 200)
+            request.send_header("ETag", '"v1"')
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+
+        return handler
+
+    try:
+        urls = [
+            site.set("/a", b"", handler=handler_for("a")),
+            other.set("/b", b"", handler=handler_for("b")),
+        ]
+
+        async def poll() -> list[int]:
+            async with Fetcher(FetchSettings()) as fetcher:
+                return [
+                    (await fetcher.fetch(url, etag='"v1"' if n >= 2 else None)).status
+                    for n in range(8)
+                    for url in [urls[n % 2]]
+                ]
+
+        assert asyncio.run(poll()) == [200, 200, 304, 304, 304, 304, 304, 304]
+        assert [len(set(ports)) for ports in seen.values()] == [1, 1]
+    finally:
+        other.close()
