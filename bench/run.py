@@ -61,6 +61,8 @@ class Row:
     events: list[int] = field(default_factory=list)
     outbox: list[int] = field(default_factory=list)
     note: str = ""
+    # "sweep": the same cycle at another per-host concurrency, reported apart.
+    group: str = "main"
 
     def med(self, attr: str) -> float:
         return median([getattr(m, attr) for m in self.runs])
@@ -260,6 +262,33 @@ def run_scenarios(
         )
 
 
+def run_sweep(
+    args: argparse.Namespace, n: int, server: srv.Server, rows: dict[str, Row], env: dict[str, str]
+) -> None:
+    """Cold and all-304 cycles at each per-host concurrency of --sweep."""
+    for conc in args.sweep:
+        at = argparse.Namespace(**{**vars(args), "concurrency": conc})
+        for r in range(args.runs):
+            work = args.out / "runs" / f"sweep-{n}-{conc}-{r}"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            site = write_site(args, n, 0)
+            cfg = page_config(work / "pages.toml", site, server, at, plain=False)
+            for key, wanted in (("cold", {"baseline": n}), ("unchanged 304", {"not-modified": n})):
+                name = f"{key}, {conc} per host"
+                row = rows.setdefault(f"{name}/{n}", Row(name, n, group="sweep"))
+                m, cycle, statuses = monitor_check(cfg, env, args, server)
+                row.runs.append(m)
+                row.cycles.append(cycle)
+                row.statuses.append(statuses)
+                expect(row, statuses, wanted)
+                print(
+                    f"  {name:<26} N={n:<5} run {r + 1}: cycle {cycle.get('cycle_s', 0):5.2f} s"
+                    f" ({n / cycle.get('cycle_s', float('inf')):5.0f}/s)",
+                    file=sys.stderr,
+                )
+
+
 # -- floors -----------------------------------------------------------------------------------
 
 
@@ -307,9 +336,9 @@ def run_floors(
         "monitor HTML extractor": ["extract", str(pages)],
         "monitor feed extractor": ["feed", str(feeds)],
     }
-    if args.sweep:
-        for conc in args.sweep:
-            plan[f"httpx fetch 200 (c={conc})"] = ["fetch", str(urls), str(conc)]
+    for conc in args.sweep:
+        plan[f"httpx fetch 200 (c={conc})"] = ["fetch", str(urls), str(conc)]
+        plan[f"httpx fetch 304 (c={conc})"] = ["fetch", str(urls), str(conc), "--conditional"]
     for _ in range(args.runs):
         for name, argv in plan.items():
             floor_run(floors.setdefault(f"{name}/{n}", Floor(name, n)), argv, env, args.quiet_wait)
@@ -512,7 +541,9 @@ def report(
         " process /s | peak RSS MB | peak PSS MB | outcome |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for row in rows.values():
+    ordered = [r for r in rows.values() if r.group == "main"]
+    ordered += [r for r in rows.values() if r.group != "main"]
+    for row in ordered:
         if not row.runs:
             continue
         outcome = row.note or (
@@ -589,7 +620,12 @@ def main() -> None:
     parser.add_argument("--no-floors", action="store_true")
     parser.add_argument("--items", type=int, default=1_000_000, help="items for diff+commit")
     parser.add_argument("--startup-runs", type=int, default=21, help="runs of monitor --help")
-    parser.add_argument("--sweep", default="", help="extra httpx concurrencies, e.g. 1,2,8,16,32")
+    parser.add_argument(
+        "--sweep",
+        default="",
+        help="other per-host concurrencies to measure (httpx floors; cold and 304 cycles at"
+        " the largest N), e.g. 1,2,8,16",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument(
         "--quiet-wait",
@@ -614,6 +650,8 @@ def main() -> None:
             if not args.no_floors:
                 run_floors(args, n, server, floors, env)
             run_scenarios(args, n, server, rows, env)
+            if n == max(args.sizes):
+                run_sweep(args, n, server, rows, env)
             if not args.no_urlwatch:
                 run_urlwatch(args, n, server, rows)
         if not args.no_micro:
