@@ -386,7 +386,7 @@ def run_urlwatch(
         work.mkdir(parents=True)
         jobs = [
             f"name: page-{i:05d}\nurl: {server.url(f'/{n}{p.path}')}\nfilter:\n"
-            "  - css: .news-item\n  - html2text: html2text\n"
+            "  - css: .news-item\n  - html2text: pyhtml2text\n"
             for i, p in enumerate(site.pages)
         ]
         (work / "urls.yaml").write_text("---\n".join(jobs))
@@ -413,8 +413,12 @@ def run_urlwatch(
                 cmd, env=env, cwd=work, stdout_path=work / f"{key[9:]}.out", server_pid=server.pid
             )
             row.runs.append(m)
-            if m.returncode != 0:
-                row.note = f"exit {m.returncode}: {m.stderr[-300:]}"
+            report = (work / f"{key[9:]}.out").read_text(errors="replace")
+            errors = report.count("ERROR: page-")
+            if m.returncode != 0 or errors:
+                row.note = (
+                    f"UNEXPECTED exit {m.returncode}, {errors} jobs failed: {m.stderr[-300:]}"
+                )
             print(
                 f"  {key:<26} N={n:<5} run {r + 1}: process {m.wall:5.2f} s ({n / m.wall:5.0f}/s,"
                 f" CPU {m.cpu:5.2f} s), {m.rss_main_mb:3.0f} MB RSS, {m.pss_all_mb:3.0f} MB PSS,"
