@@ -93,6 +93,9 @@ http {{
     listen 127.0.0.1:{port};
     root {root};
     etag on;
+    # 304 when If-Modified-Since is not older than the file (nginx's default, "exact",
+    # wants the very Last-Modified date back; urlwatch sends the time of its last run).
+    if_modified_since before;
   }}
   server {{
     listen 127.0.0.1:{plain_port};
