@@ -31,12 +31,18 @@ NOW = "2026-01-07T10:00:00+00:00"
 
 
 def _route(settings: Any) -> tuple[Any, str]:
-    """The CLI's router; when it queues nothing, one outbox row per event (said so)."""
+    """The CLI's router (with one channel taking every event when the settings have none);
+    when it queues nothing, one outbox row per event (said so)."""
+    import dataclasses
+
     from monitor.check import no_routes
     from monitor.cli import make_router
-    from monitor.models import Event, Item
+    from monitor.models import Channel, Event, Item
     from monitor.store import OutboxRow
 
+    if not settings.channels:
+        channel = Channel(name="bench", urls=("json://127.0.0.1:9/",))
+        settings = dataclasses.replace(settings, channels=(channel,))
     router = make_router(settings)
     probe = [Event(kind="new", source="p", at=NOW, item=Item(key="k", url="u", title="t"))]
     if router is not no_routes and router(probe):
@@ -59,7 +65,7 @@ def build_db(path: Path, items: int) -> None:
         except sqlite3.DatabaseError:
             have = -1
         conn.close()
-        if have >= items:
+        if have == items:
             return
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -99,16 +105,21 @@ def build_db(path: Path, items: int) -> None:
     store.close()
 
 
-def store_figure(db: Path, items: int, samples: int) -> dict[str, Any]:
+def store_figure(base: Path, items: int, samples: int) -> dict[str, Any]:
     import random
+    import shutil
 
     from monitor.diff import diff_items
     from monitor.models import Item, Settings
     from monitor.store import Store
 
     started = time.perf_counter()
-    build_db(db, items)
+    build_db(base, items)
     built = time.perf_counter() - started
+    db = base.with_name(base.stem + "-run.db")  # each run starts from the same state
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(base, db)
     store = Store.open(db)
     route, how = _route(Settings(config_path="", database=str(db), sources=()))
     total = store.conn.execute("SELECT count(*) FROM items").fetchone()[0]
