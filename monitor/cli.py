@@ -179,9 +179,7 @@ async def run_checks(settings: Settings, sources: Sequence[Source], store: Store
     # `concurrency` long-lived workers take the next source in turn: cheaper than a task
     # per source queued on a semaphore (a tenth of the CPU time of a round of 304s).
     todo = iter(enumerate(sources))
-    pool = await start_pool(
-        parse_workers(settings.parse_workers, sources, os.cpu_count()), sources
-    )
+    pool = await start_pool(parse_workers(settings.parse_workers, sources, os.cpu_count()), sources)
     try:
         async with Fetcher(fetch_settings(settings)) as fetcher:
 
