@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -638,6 +639,8 @@ def main() -> None:
         help="before each run, wait up to this many seconds for other work to calm down",
     )
     args = parser.parse_args()
+    # A TERM (or a Ctrl-C) still stops the server this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.sweep = [int(s) for s in args.sweep.split(",") if s]
     args.out = args.out.resolve()
