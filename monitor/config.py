@@ -485,16 +485,6 @@ def merge_rule(base: Rule, override: RuleModel) -> Rule:
     return Rule(**fields)
 
 
-def rule_from_options(**options: Any) -> Rule:
-    """A Rule from CLI options (None means unset); validates like the config does."""
-    try:
-        model = RuleModel.model_validate({k: v for k, v in options.items() if v not in (None, ())})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError("<options>", key_path(first["loc"]), first["msg"]) from None
-    return merge_rule(Rule(), model)
-
-
 def source_name_from_url(url: str) -> str:
     from urllib.parse import urlsplit
 

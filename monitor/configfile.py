@@ -18,7 +18,6 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,6 @@ _SOURCES_HEADER = re.compile(r"^\s*\[\[\s*sources\s*\]\]\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"""^\s*\[\[?\s*[\w."' -]+?\s*\]\]?\s*(#.*)?$""")
 _SOURCE_SUBTABLE = re.compile(r"^\s*\[\s*sources\s*\.")
 _COMMENT_OR_BLANK = re.compile(r"^\s*(#.*)?$")
-
-
-class EditError(ConfigError):
-    """An edit that cannot be made (unknown source, a channel left without sources ...)."""
 
 
 class _AssumeSet(dict[str, str]):
@@ -267,21 +262,6 @@ def write_atomically(path: str | Path, text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A validated edit, ready to be written."""
-
-    path: str
-    before: str
-    after: str
-    settings: Settings
-
-
-def prepare(path: str | Path, after: str, before: str) -> Edit:
-    """Validate the edited text as the whole config; raises ConfigError naming the file."""
-    return Edit(str(path), before, after, check_text(after, str(path)))
 
 
 # -- monitor init -----------------------------------------------------------------------------

@@ -21,8 +21,6 @@ SourceKind = Literal["html", "feed"]
 EventKind = Literal["new", "changed", "removed", "health"]
 ChannelFormat = Literal["telegram-html", "html", "markdown", "text"]
 
-EVENT_KINDS: tuple[EventKind, ...] = ("new", "changed", "removed", "health")
-
 
 class MonitorError(Exception):
     """Base of every error the monitor reports with a clear message."""
