@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from monitor.discover import discover
+from monitor.extract.discover import discover
 from tests.conftest import CORPUS
 
 

@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.check import CheckOutcome, check_source  # noqa: E402
-from monitor.fetch import Fetcher, FetchSettings  # noqa: E402
 from monitor.models import Rule, Source  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.pipeline.check import CheckOutcome, check_source  # noqa: E402
+from monitor.pipeline.fetch import Fetcher, FetchSettings  # noqa: E402
+from monitor.pipeline.store import Store  # noqa: E402
 from tests.conftest import Site  # noqa: E402
 from tests.hostile import SECRET, Attack, attacks  # noqa: E402
 from tests.reliability import listing  # noqa: E402

@@ -35,10 +35,10 @@ def _route(settings: Any) -> tuple[Any, str]:
     when it queues nothing, one outbox row per event (said so)."""
     import dataclasses
 
-    from monitor.check import no_routes
     from monitor.cli import make_router
     from monitor.models import Channel, Event, Item
-    from monitor.store import OutboxRow
+    from monitor.pipeline.check import no_routes
+    from monitor.pipeline.store import OutboxRow
 
     if not settings.channels:
         channel = Channel(name="bench", urls=("json://127.0.0.1:9/",))
@@ -56,7 +56,7 @@ def _route(settings: Any) -> tuple[Any, str]:
 
 def build_db(path: Path, items: int) -> None:
     """`items` items over items/50 sources, in one transaction with executemany."""
-    from monitor.store import Store
+    from monitor.pipeline.store import Store
 
     if path.exists():
         conn = sqlite3.connect(path)
@@ -109,9 +109,9 @@ def store_figure(base: Path, items: int, samples: int) -> dict[str, Any]:
     import random
     import shutil
 
-    from monitor.diff import diff_items
     from monitor.models import Item, Settings
-    from monitor.store import Store
+    from monitor.pipeline.diff import diff_items
+    from monitor.pipeline.store import Store
 
     started = time.perf_counter()
     build_db(base, items)
@@ -180,13 +180,13 @@ def store_figure(base: Path, items: int, samples: int) -> dict[str, Any]:
 async def _latency_run(
     config: Path, seed: int, pages: int, generation: int, fraction: float, samples: int, pool: bool
 ) -> tuple[list[float], str, int]:
-    from monitor.check import check_source
     from monitor.cli import fetch_settings
-    from monitor.config import load_settings
-    from monitor.diff import diff_items
+    from monitor.config.settings import load_settings
     from monitor.extract import extract_items
-    from monitor.fetch import Fetcher
-    from monitor.store import Store
+    from monitor.pipeline.check import check_source
+    from monitor.pipeline.diff import diff_items
+    from monitor.pipeline.fetch import Fetcher
+    from monitor.pipeline.store import Store
 
     settings = load_settings(config)
     route, how = _route(settings)

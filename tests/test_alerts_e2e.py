@@ -19,10 +19,10 @@ from urllib.parse import quote
 
 import pytest
 
+from monitor.alerts.notify import deliver_due
 from monitor.cli import run_checks
-from monitor.config import load_settings
-from monitor.notify import deliver_due
-from monitor.store import Store
+from monitor.config.settings import load_settings
+from monitor.pipeline.store import Store
 from tests.conftest import ROOT, Site, free_port, run_monitor
 from tests.receivers import TelegramStandIn, Webhook
 

@@ -14,10 +14,10 @@ HEAVY = ["httpx", "feedparser", "apprise", "pydantic", "sqlite_utils", "apschedu
 IO_LIBRARIES = ["httpx", "apprise", "sqlite_utils", "apscheduler"]
 PURE = [
     "monitor.models",
-    "monitor.diff",
-    "monitor.render",
-    "monitor.route",
-    "monitor.clock",
+    "monitor.pipeline.diff",
+    "monitor.alerts.render",
+    "monitor.alerts.route",
+    "monitor.alerts.clock",
     "monitor.patterns",
     "monitor.extract.html",
     "monitor.extract.feed",

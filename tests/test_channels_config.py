@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import parse_settings
+from monitor.config.settings import parse_settings
 from monitor.models import ConfigError
 
 SOURCE = """
@@ -114,7 +114,7 @@ def test_a_refused_url_does_not_echo_its_secret() -> None:
 def test_targets_pick_format_limit_and_rate_from_the_url(
     url: str, fmt: str, limit: int, rate: float | None, label: str
 ) -> None:
-    from monitor.targets import load_plugins, targets
+    from monitor.alerts.targets import load_plugins, targets
 
     [channel] = load(f'urls = ["{url}"]').channels
     [target] = targets(channel, load_plugins(channel))

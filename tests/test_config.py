@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_settings, parse_interval
+from monitor.config.settings import load_settings, parse_interval
 from monitor.models import ConfigError
 
 GOOD = """

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from monitor.configfile import (
+from monitor.config.file import (
     add_source,
     channel_sources,
     check_edit,

@@ -202,7 +202,7 @@ def test_status_before_any_poll(tmp_path):
 
 
 def test_a_new_item_reaches_the_channel_and_sigterm_loses_nothing(site, tmp_path):
-    pytest.importorskip("monitor.notify")
+    pytest.importorskip("monitor.alerts.notify")
     receiver = Receiver()
     try:
         site.set("/news", listing(["Old one", "Old two"]))
@@ -227,9 +227,9 @@ def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_pat
     import dataclasses
 
     from monitor.cli import fetch_settings
-    from monitor.config import load_settings
-    from monitor.daemon import PRUNE_JOB, Daemon
-    from monitor.store import Store
+    from monitor.config.settings import load_settings
+    from monitor.daemon.runner import PRUNE_JOB, Daemon
+    from monitor.pipeline.store import Store
 
     for path in ("/a", "/b", "/c"):
         site.set(path, listing([path[1:].upper() + "1"]))

@@ -1,7 +1,7 @@
 """The pure diff: baseline, new, changed, removed vs scrolled off, and broken listings."""
 
-from monitor.diff import diff_items
 from monitor.models import Change, Item, StoredItem
+from monitor.pipeline.diff import diff_items
 
 NOW = "2026-11-24T10:00:00+00:00"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.discover import discover, looks_like_article, paywall_words
+from monitor.extract.discover import discover, looks_like_article, paywall_words
 from monitor.extract.html import extract_html
 from tests.conftest import CORPUS
 

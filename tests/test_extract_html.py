@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from monitor.config.profiles import load_profile
 from monitor.extract.html import (
     article_item,
     derive_item_selector,
@@ -20,7 +21,6 @@ from monitor.extract.html import (
     parse_html,
 )
 from monitor.models import ExtractError, Item, Rule
-from monitor.profiles import load_profile
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEEDS = Path(

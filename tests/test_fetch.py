@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from monitor.fetch import Fetcher, FetchSettings, parse_retry_after
 from monitor.models import FetchError
+from monitor.pipeline.fetch import Fetcher, FetchSettings, parse_retry_after
 
 
 def fetch(url: str, settings: FetchSettings | None = None, transport=None, **kwargs):

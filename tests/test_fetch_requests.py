@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from http.server import BaseHTTPRequestHandler
 
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.pipeline.fetch import Fetcher, FetchSettings
 from tests.conftest import Site
 
 

@@ -13,7 +13,7 @@ import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import parse_settings
+from monitor.config.settings import parse_settings
 from monitor.extract import extract_items
 from monitor.extract.feed import extract_feed
 from monitor.extract.html import extract_html

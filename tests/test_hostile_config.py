@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from monitor.config import load_settings
+from monitor.alerts.route import ChannelFilter
+from monitor.config.settings import load_settings
 from monitor.extract.html import extract_html
 from monitor.models import Channel, ConfigError, Event, Item, Rule
-from monitor.route import ChannelFilter
 
 EVIL = "re:(a+)+$"
 # Python's re needs about 2^n steps for n "a"s and a mismatching end; RE2 needs n.

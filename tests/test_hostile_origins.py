@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.check import CheckOutcome, check_source
-from monitor.fetch import Fetcher, FetchSettings
 from monitor.models import Rule, Source
-from monitor.store import Store
+from monitor.pipeline.check import CheckOutcome, check_source
+from monitor.pipeline.fetch import Fetcher, FetchSettings
+from monitor.pipeline.store import Store
 from tests.conftest import Site, run_monitor
 from tests.hostile import HEALTHY_TITLES, SECRET, Attack, attacks
 from tests.reliability import html_source, listing, write_config

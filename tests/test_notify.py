@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.clock import next_digest, quiet_until, zone
-from monitor.config import parse_settings
+from monitor.alerts.clock import next_digest, quiet_until, zone
+from monitor.alerts.notify import DeliveryReport, deliver_due, route_events
+from monitor.alerts.outbox import iso, retry, unsent
+from monitor.alerts.targets import Target
+from monitor.config.settings import parse_settings
 from monitor.models import Event, Item, Message, Settings
-from monitor.notify import DeliveryReport, deliver_due, route_events
-from monitor.outbox import iso, retry, unsent
-from monitor.store import Store
-from monitor.targets import Target
+from monitor.pipeline.store import Store
 from tests.conftest import free_port
 from tests.receivers import Webhook
 

@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 
-from monitor.config import parse_settings
+from monitor.alerts.notify import DeliveryReport, deliver_due, retry_after_hint, route_events
+from monitor.alerts.outbox import iso, parse_iso, unsent
+from monitor.config.settings import parse_settings
 from monitor.models import Event, Item, Settings
-from monitor.notify import DeliveryReport, deliver_due, retry_after_hint, route_events
-from monitor.outbox import iso, parse_iso, unsent
-from monitor.status import read_status
-from monitor.store import Store
+from monitor.pipeline.status import read_status
+from monitor.pipeline.store import Store
 from tests.conftest import run_monitor
 from tests.reliability import QuietServer, Receiver
 from tests.soak import ROOT, GrowingSite

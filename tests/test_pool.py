@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from monitor.models import Source
-from monitor.pool import parse_workers
+from monitor.pipeline.pool import parse_workers
 from tests.conftest import Site, run_monitor
 
 MARKER = "The material is available only to POZIRK+"
@@ -90,7 +90,7 @@ def test_a_dead_worker_fails_only_its_job_and_is_replaced() -> None:
     import pytest
 
     from monitor.models import ExtractError
-    from monitor.pool import ParsePool
+    from monitor.pipeline.pool import ParsePool
 
     async def go() -> tuple[int, int]:
         pool = await ParsePool.start(1, ("html",))
@@ -116,7 +116,7 @@ def test_errors_raised_in_a_worker_come_back_as_they_are() -> None:
 
     from monitor.extract import extract_items
     from monitor.models import ExtractError
-    from monitor.pool import ParsePool
+    from monitor.pipeline.pool import ParsePool
 
     async def go() -> None:
         pool = await ParsePool.start(1, ("html",))

@@ -7,15 +7,15 @@ from importlib import resources
 
 import pytest
 
+from monitor.config.profiles import UnknownProfileError, load_profile, profile_names
 from monitor.models import MonitorError, Rule
-from monitor.profiles import UnknownProfileError, load_profile, profile_names
 
 
 def test_profile_names_lists_the_toml_files() -> None:
     names = profile_names()
     assert "pozirk" in names
     assert names == sorted(names)
-    files = {p.name for p in resources.files("monitor.profiles").iterdir()}
+    files = {p.name for p in resources.files("monitor.config.profiles").iterdir()}
     assert {f"{n}.toml" for n in names} <= files
 
 
@@ -46,7 +46,7 @@ def test_unknown_profile_lists_the_available_ones(name: str) -> None:
 
 @pytest.mark.parametrize("name", profile_names())
 def test_every_profile_is_valid_toml_with_known_keys(name: str) -> None:
-    text = resources.files("monitor.profiles").joinpath(f"{name}.toml").read_text("utf-8")
+    text = resources.files("monitor.config.profiles").joinpath(f"{name}.toml").read_text("utf-8")
     data = tomllib.loads(text)
     assert set(data) <= {"kind", "description", "rule"}
     kind, rule = load_profile(name)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import fetch_settings, make_router
-from monitor.config import load_settings, parse_settings
-from monitor.daemon import Daemon
+from monitor.config.settings import load_settings, parse_settings
+from monitor.daemon.runner import Daemon
 from monitor.models import ConfigError, Event, Item
-from monitor.store import OutboxRow, Store
+from monitor.pipeline.store import OutboxRow, Store
 
 
 def item(n: int) -> Item:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.alerts.render import TemplateError, check_template, render
 from monitor.models import Change, Event, Item, Message
-from monitor.render import TemplateError, check_template, render
 
 AT = "2026-11-24T10:00:00+00:00"
 IRAN = Item(

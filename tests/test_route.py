@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import parse_settings
+from monitor.alerts.notify import route_events
+from monitor.alerts.route import ChannelFilter, Keywords, dedupe_key, fold
+from monitor.config.settings import parse_settings
 from monitor.models import Change, ConfigError, Event, Item
-from monitor.notify import route_events
-from monitor.route import ChannelFilter, Keywords, dedupe_key, fold
-from monitor.store import OutboxRow
+from monitor.pipeline.store import OutboxRow
 
 AT = "2026-11-24T10:00:00+00:00"
 LUKASENKA = Item(

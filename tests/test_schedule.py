@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.models import Rule, Settings, Source
-from monitor.schedule import (
+from monitor.daemon.schedule import (
     backoff_delay,
     first_run,
     make_trigger,
@@ -18,6 +17,7 @@ from monitor.schedule import (
     plan_sources,
     spread_offset,
 )
+from monitor.models import Rule, Settings, Source
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 
@@ -134,7 +134,7 @@ def test_reload_plan_names_what_changed():
 
 
 def test_interval_units_cron_and_the_global_default(tmp_path):
-    from monitor.config import load_settings
+    from monitor.config.settings import load_settings
 
     config = tmp_path / "monitor.toml"
     config.write_text(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import sdnotify
-from monitor.config import load_settings
+from monitor.config.settings import load_settings
+from monitor.daemon import sdnotify
 from monitor.models import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.configfile import template_text
+from monitor.config.file import template_text
 from tests.conftest import CORPUS, ROOT, run_monitor
 
 PLUS = "The material is available only to POZIRK+"

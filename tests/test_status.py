@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from monitor.models import Event, Item, Rule, Settings, Source
-from monitor.status import read_status, relative_time
-from monitor.store import OutboxRow, Store
+from monitor.pipeline.status import read_status, relative_time
+from monitor.pipeline.store import OutboxRow, Store
 
 AT = "2026-11-24T12:00:00+00:00"
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor import store as store_module
-from monitor.check import check_source
 from monitor.cli import fetch_settings, make_router, run_checks
-from monitor.config import load_settings
-from monitor.daemon import Daemon
-from monitor.fetch import Fetcher
+from monitor.config.settings import load_settings
+from monitor.daemon.runner import Daemon
 from monitor.models import Settings
-from monitor.store import Store
+from monitor.pipeline import store as store_module
+from monitor.pipeline.check import check_source
+from monitor.pipeline.fetch import Fetcher
+from monitor.pipeline.store import Store
 from tests.conftest import Site, run_monitor
 from tests.reliability import html_source, listing, write_config
 

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from monitor.models import Change, CorruptDatabaseError, Event, Item
-from monitor.store import OutboxRow, Store
+from monitor.pipeline.store import OutboxRow, Store
 
 NOW = "2026-11-24T10:00:00+00:00"
 

@@ -7,7 +7,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from monitor.watch import changed, file_state, watch_config
+from monitor.daemon.watch import changed, file_state, watch_config
 from tests.conftest import run_monitor
 from tests.daemon_helpers import DaemonProcess, config_text, listing, write_config
 

@@ -106,7 +106,7 @@ class DemoSite:
 
 def demo_settings(folder: Path, site: DemoSite) -> Settings:
     """One Pozirk source and one channel, as a config file would give them."""
-    from monitor.profiles import load_profile
+    from monitor.config.profiles import load_profile
 
     kind, rule = load_profile("pozirk")
     source = Source(
@@ -126,10 +126,10 @@ def demo_settings(folder: Path, site: DemoSite) -> Settings:
 
 async def poll_once(settings: Settings, store: Any) -> Any:
     """One check of the demo source, alerts routed into the outbox; then deliver them."""
-    from monitor.check import check_source
+    from monitor.alerts.notify import deliver_due, route_events
     from monitor.cli import fetch_settings
-    from monitor.fetch import Fetcher
-    from monitor.notify import deliver_due, route_events
+    from monitor.pipeline.check import check_source
+    from monitor.pipeline.fetch import Fetcher
 
     async with Fetcher(fetch_settings(settings)) as fetcher:
         outcome = await check_source(
@@ -145,7 +145,7 @@ Table = Callable[[Sequence[Any]], None]
 
 def run_demo(echo: Echo, print_items: Table, print_events: Table) -> int:
     """The demo, written with `echo`; returns the exit status."""
-    from monitor.store import Store
+    from monitor.pipeline.store import Store
 
     logging.getLogger("apprise").setLevel(logging.WARNING)
     site = DemoSite(body=page(FIRST_PAGE)).start()

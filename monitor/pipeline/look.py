@@ -3,7 +3,7 @@
 `look_at` fetches the URL once (the shared Fetcher, so the config's user agent, proxy and
 size cap apply) and says whether it is a feed or an HTML page, with the feeds the page
 advertises. The table builders return plain dicts with the keys of a ``[[sources]]`` table,
-ready for `monitor.configfile.add_source`.
+ready for `monitor.config.file.add_source`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from monitor.models import FetchError, Item
 
 if TYPE_CHECKING:
-    from monitor.discover import Proposal
-    from monitor.fetch import FetchSettings
+    from monitor.extract.discover import Proposal
+    from monitor.pipeline.fetch import FetchSettings
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class Found:
 async def look_at(url: str, settings: FetchSettings) -> Found:
     """Fetch `url` and tell a feed from a page. Raises FetchError."""
     from monitor.extract.html import discover_feeds
-    from monitor.fetch import Fetcher
-    from monitor.preview import looks_like_feed
+    from monitor.pipeline.fetch import Fetcher
+    from monitor.pipeline.preview import looks_like_feed
 
     async with Fetcher(settings) as fetcher:
         result = await fetcher.fetch(url)

@@ -181,7 +181,7 @@ class ChannelModel(_Model):
     @field_validator("digest")
     @classmethod
     def _clock(cls, value: str | None) -> str | None:
-        from monitor.clock import parse_clock
+        from monitor.alerts.clock import parse_clock
 
         if value is not None:
             parse_clock(value)
@@ -190,7 +190,7 @@ class ChannelModel(_Model):
     @field_validator("quiet_hours")
     @classmethod
     def _window(cls, value: str | None) -> str | None:
-        from monitor.clock import parse_window
+        from monitor.alerts.clock import parse_window
 
         if value is not None:
             parse_window(value)
@@ -199,7 +199,7 @@ class ChannelModel(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
-        from monitor.clock import zone
+        from monitor.alerts.clock import zone
 
         if value is not None:
             zone(value)
@@ -367,7 +367,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
 def _to_source(
     src: SourceModel, index: int, default_interval: float, environ: dict[str, str], fail: Any
 ) -> Source:
-    from monitor.profiles import load_profile
+    from monitor.config.profiles import load_profile
 
     loc: tuple[str | int, ...] = ("sources", index)
     kind = src.kind
@@ -416,9 +416,9 @@ def _to_channel(
 ) -> Channel:
     """A channel whose URLs Apprise takes, whose `re:` patterns RE2 compiles and whose
     template is safe; with the secrets its URLs hold, so that logs can hide them."""
-    from monitor.render import FORMATS, TemplateError, check_template
-    from monitor.route import REGEX_PREFIX, compile_regex
-    from monitor.targets import instantiate, load_config_file, plugin_secrets
+    from monitor.alerts.render import FORMATS, TemplateError, check_template
+    from monitor.alerts.route import REGEX_PREFIX, compile_regex
+    from monitor.alerts.targets import instantiate, load_config_file, plugin_secrets
 
     loc: tuple[str | int, ...] = ("channels", name)
     if not urls and not chan.config:

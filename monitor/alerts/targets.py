@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from monitor.alerts.render import LIMITS
 from monitor.models import Channel, ChannelFormat
-from monitor.render import LIMITS
 
 # Apprise URL schemes whose messages are rendered in something richer than plain text.
 _SCHEME_FORMATS: dict[str, ChannelFormat] = {

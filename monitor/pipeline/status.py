@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitor.models import Settings, Source, StoreError
-from monitor.store import SourceState, Store
+from monitor.pipeline.store import SourceState, Store
 
 READ_TIMEOUT = 2.0
 

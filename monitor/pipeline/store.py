@@ -114,7 +114,7 @@ def _v1_initial(db: Database) -> None:
 
 def _v2_delivery(db: Database) -> None:
     """Per-URL delivery: which URLs of a channel took a row, when it was first tried, and
-    each URL's outage and rate-limit state (see monitor.outbox)."""
+    each URL's outage and rate-limit state (see monitor.alerts.outbox)."""
     db.execute("ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE outbox ADD COLUMN first_attempt TEXT")
     db.table("delivery_targets").create(

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.clock import next_digest, quiet_until, zone
-from monitor.models import Channel, Event, Item, Message, Settings
-from monitor.outbox import (
+from monitor.alerts.clock import next_digest, quiet_until, zone
+from monitor.alerts.outbox import (
     OutboxEntry,
     TargetState,
     claim,
@@ -37,10 +36,11 @@ from monitor.outbox import (
     save_target_state,
     target_state,
 )
-from monitor.render import TemplateError, render
-from monitor.route import ChannelFilter, route
-from monitor.store import OutboxRow, Store
-from monitor.targets import Target, load_plugins, redact, targets
+from monitor.alerts.render import TemplateError, render
+from monitor.alerts.route import ChannelFilter, route
+from monitor.alerts.targets import Target, load_plugins, redact, targets
+from monitor.models import Channel, Event, Item, Message, Settings
+from monitor.pipeline.store import OutboxRow, Store
 
 log = logging.getLogger("monitor.notify")
 

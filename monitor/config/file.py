@@ -8,7 +8,7 @@ the line). Every edit is validated as a whole config before anything is written,
 file is replaced atomically, so a rejected edit leaves it byte-identical.
 
 `starter_config` is the text `monitor init` writes: the commented example shipped with
-the package (``monitor/templates/monitor.example.toml``; ``config/monitor.example.toml`` is
+the package (``monitor/config/templates/monitor.example.toml``; ``config/monitor.example.toml`` is
 a link to it).
 """
 
@@ -46,7 +46,7 @@ class _AssumeSet(dict[str, str]):
 def check_text(text: str, file: str, environ: Mapping[str, str] | None = None) -> Settings:
     """Validate a whole config text as the daemon would; raises ConfigError (file, line,
     key, reason)."""
-    from monitor.config import parse_settings
+    from monitor.config.settings import parse_settings
 
     return parse_settings(text, file, environ=dict(os.environ if environ is None else environ))
 
@@ -57,7 +57,7 @@ def lenient_settings(text: str, file: str, environ: Mapping[str, str] | None = N
     checked as usual; raises ConfigError."""
     import tomlkit
 
-    from monitor.config import parse_settings
+    from monitor.config.settings import parse_settings
 
     try:
         return check_text(text, file, environ)
@@ -269,12 +269,16 @@ def write_atomically(path: str | Path, text: str) -> None:
 
 def template_text() -> str:
     """The commented example config shipped with the package."""
-    return resources.files("monitor").joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
+    return (
+        resources.files("monitor.config")
+        .joinpath("templates", TEMPLATE)
+        .read_text(encoding="utf-8")
+    )
 
 
 def starter_config(profile: str = DEFAULT_PROFILE) -> str:
     """The example config, its first source using `profile` (a built-in profile name)."""
-    from monitor.profiles import load_profile
+    from monitor.config.profiles import load_profile
 
     load_profile(profile)  # raises UnknownProfileError naming the profiles there are
     text = template_text()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.extract import extract_items
-from monitor.fetch import Fetcher, FetchSettings
 from monitor.models import FetchError, Item, Source
+from monitor.pipeline.fetch import Fetcher, FetchSettings
 
 _FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 

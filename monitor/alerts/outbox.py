@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.models import Event
-from monitor.store import Store, event_from_row
+from monitor.pipeline.store import Store, event_from_row
 
 
 @dataclass(frozen=True)

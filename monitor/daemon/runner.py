@@ -23,11 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from monitor import sdnotify
-from monitor.check import CheckOutcome, Router, check_source
-from monitor.fetch import Fetcher, FetchSettings
-from monitor.models import ConfigError, Settings, Source, StoreError
-from monitor.schedule import (
+from monitor.daemon import sdnotify
+from monitor.daemon.schedule import (
     SourcePlan,
     first_run,
     make_trigger,
@@ -37,8 +34,11 @@ from monitor.schedule import (
     plan_sources,
     spread_offset,
 )
-from monitor.store import Store
-from monitor.watch import watch_config
+from monitor.daemon.watch import watch_config
+from monitor.models import ConfigError, Settings, Source, StoreError
+from monitor.pipeline.check import CheckOutcome, Router, check_source
+from monitor.pipeline.fetch import Fetcher, FetchSettings
+from monitor.pipeline.store import Store
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler

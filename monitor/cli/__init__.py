@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
-    from monitor.check import CheckOutcome
     from monitor.models import Event, Settings, Source
-    from monitor.store import Store
+    from monitor.pipeline.check import CheckOutcome
+    from monitor.pipeline.store import Store
 
 EXIT_SOURCE_FAILED = 1
 EXIT_CONFIG = 2
@@ -34,12 +34,12 @@ class Context:
         self.config_path = config_path
 
     def resolved_config_path(self) -> str:
-        from monitor.config import default_config_path
+        from monitor.config.settings import default_config_path
 
         return self.config_path or str(default_config_path())
 
     def settings(self) -> Settings:
-        from monitor.config import load_settings
+        from monitor.config.settings import load_settings
         from monitor.models import ConfigError
 
         try:
@@ -51,7 +51,7 @@ class Context:
 
     def store(self, settings: Settings) -> Store:
         from monitor.models import StoreError
-        from monitor.store import Store
+        from monitor.pipeline.store import Store
 
         try:
             return Store.open(settings.database)
@@ -62,7 +62,7 @@ class Context:
 def protect_logs(settings: Settings) -> None:
     """Hide the tokens and passwords of the channels' URLs in every log line, including the
     request paths Apprise, requests and urllib3 log with -v."""
-    from monitor.targets import SecretFilter, settings_secrets
+    from monitor.alerts.targets import SecretFilter, settings_secrets
 
     secrets = settings_secrets(settings.channels)
     if secrets:
@@ -80,7 +80,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
         # journald adds its own timestamps, and reads <N> priority prefixes.
-        from monitor.sdnotify import JournalFormatter
+        from monitor.daemon.sdnotify import JournalFormatter
 
         formatter: logging.Formatter = JournalFormatter("%(levelname)s %(name)s: %(message)s")
     else:
@@ -166,13 +166,13 @@ def select_sources(settings: Settings, names: Sequence[str]) -> list[Source]:
 
 async def run_checks(settings: Settings, sources: Sequence[Source], store: Store) -> list[Any]:
     """Poll the sources concurrently, at most `settings.concurrency` at once; with many
-    sources, bodies are parsed in worker processes (see monitor.pool)."""
+    sources, bodies are parsed in worker processes (see monitor.pipeline.pool)."""
     import asyncio
     import os
 
-    from monitor.check import check_source
-    from monitor.fetch import Fetcher
-    from monitor.pool import parse_workers, start_pool
+    from monitor.pipeline.check import check_source
+    from monitor.pipeline.fetch import Fetcher
+    from monitor.pipeline.pool import parse_workers, start_pool
 
     router = make_router(settings)
     outcomes: list[Any] = [None] * len(sources)
@@ -203,7 +203,7 @@ async def run_checks(settings: Settings, sources: Sequence[Source], store: Store
 
 
 def fetch_settings(settings: Settings) -> Any:
-    from monitor.fetch import FetchSettings
+    from monitor.pipeline.fetch import FetchSettings
 
     return FetchSettings(
         user_agent=settings.user_agent,
@@ -218,8 +218,8 @@ def fetch_settings(settings: Settings) -> Any:
 
 
 def make_router(settings: Settings) -> Any:
-    """Routes events to the channels whose filters they pass (see monitor.route)."""
-    from monitor.notify import route_events
+    """Routes events to the channels whose filters they pass (see monitor.alerts.route)."""
+    from monitor.alerts.notify import route_events
 
     return route_events(settings)
 
@@ -228,7 +228,7 @@ def deliver_pending(settings: Settings, store: Store) -> None:
     """Send what the outbox holds now; alerts a channel does not take wait for a retry."""
     import asyncio
 
-    from monitor.notify import deliver_due
+    from monitor.alerts.notify import deliver_due
 
     report = asyncio.run(deliver_due(settings, store))
     if report.messages or report.retrying or report.failed or report.held:
@@ -322,7 +322,7 @@ def preview(obj: Context, target: str, as_json: bool, **options: Any) -> None:
     import asyncio
 
     from monitor.models import ConfigError, ExtractError, FetchError
-    from monitor.preview import preview_source
+    from monitor.pipeline.preview import preview_source
 
     try:
         source, settings = preview_target(obj, target, options)
@@ -343,9 +343,9 @@ def preview_target(obj: Context, target: str, options: dict[str, Any]) -> tuple[
     """A Source for `preview`: a configured source or a URL, with the CLI options on top."""
     import dataclasses
 
-    from monitor.config import RuleModel, load_settings, merge_rule, source_name_from_url
+    from monitor.config.profiles import load_profile
+    from monitor.config.settings import RuleModel, load_settings, merge_rule, source_name_from_url
     from monitor.models import ConfigError, Rule, Settings, Source
-    from monitor.profiles import load_profile
 
     settings: Settings | None = None
     base: Source | None = None
@@ -514,7 +514,7 @@ def parse_since(value: str | None) -> str | None:
         return None
     from datetime import UTC, datetime, timedelta
 
-    from monitor.config import parse_interval
+    from monitor.config.settings import parse_interval
 
     try:
         seconds = parse_interval(value) if value[-1] in "smhd" else None
@@ -547,9 +547,9 @@ def run(obj: Context) -> None:
     """
     import asyncio
 
-    from monitor.config import load_settings
-    from monitor.daemon import Daemon, DaemonError, pid_path
-    from monitor.notify import deliver_due
+    from monitor.alerts.notify import deliver_due
+    from monitor.config.settings import load_settings
+    from monitor.daemon.runner import Daemon, DaemonError, pid_path
 
     def load_protected(path: str) -> Settings:
         # Secrets of channels added by a reload are hidden from the log too.
@@ -588,7 +588,7 @@ def reload(obj: Context) -> None:
     """
     import signal
 
-    from monitor.daemon import pid_path, running_pid
+    from monitor.daemon.runner import pid_path, running_pid
 
     settings = obj.settings()
     path = pid_path(settings.database)
@@ -616,9 +616,9 @@ def status(obj: Context, as_json: bool) -> None:
     """
     from datetime import UTC, datetime
 
-    from monitor.daemon import pid_path, running_pid
+    from monitor.daemon.runner import pid_path, running_pid
     from monitor.models import StoreError
-    from monitor.status import read_status, relative_time
+    from monitor.pipeline.status import read_status, relative_time
 
     settings = obj.settings()
     try:
@@ -686,7 +686,7 @@ def notify_test(obj: Context, channel: str | None) -> None:
     """
     import asyncio
 
-    from monitor.notify import send_test
+    from monitor.alerts.notify import send_test
 
     settings = obj.settings()
     names = [c.name for c in settings.channels]
@@ -714,7 +714,7 @@ def outbox(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from monitor.outbox import unsent
+    from monitor.alerts.outbox import unsent
 
     obj: Context = ctx.obj
     settings = obj.settings()
@@ -761,8 +761,8 @@ def outbox_retry(obj: Context) -> None:
     import asyncio
     from datetime import UTC, datetime
 
-    from monitor.notify import deliver_due
-    from monitor.outbox import retry
+    from monitor.alerts.notify import deliver_due
+    from monitor.alerts.outbox import retry
 
     settings = obj.settings()
     store = obj.store(settings)
@@ -813,7 +813,7 @@ def init(obj: Context, path: str | None, profile: str, force: bool) -> None:
     """
     from pathlib import Path
 
-    from monitor.configfile import check_text, starter_config, write_atomically
+    from monitor.config.file import check_text, starter_config, write_atomically
     from monitor.models import ConfigError, MonitorError
 
     target = Path(path or obj.resolved_config_path())
@@ -928,16 +928,16 @@ def sources_add(
     import asyncio
     from pathlib import Path
 
-    from monitor.config import source_name_from_url
-    from monitor.configfile import (
+    from monitor.config.file import (
         add_source,
         channel_sources,
         check_edit,
         lenient_settings,
         write_atomically,
     )
+    from monitor.config.settings import source_name_from_url
     from monitor.models import ConfigError, FetchError, MonitorError
-    from monitor.sources import feed_comment, look_at, source_table
+    from monitor.pipeline.look import feed_comment, look_at, source_table
 
     path = obj.resolved_config_path()
     try:
@@ -963,7 +963,7 @@ def sources_add(
         fail(f"{url}: {exc}", EXIT_SOURCE_FAILED)
     try:
         if found.kind == "feed":
-            from monitor.sources import feed_items
+            from monitor.pipeline.look import feed_items
 
             items = feed_items(found)
             click.echo(f"{url} is a feed with {len(items)} entries:")
@@ -1019,11 +1019,11 @@ def _page_source(
     found: Any, name: str, url: str, interval: str | None, profile: str | None
 ) -> tuple[dict[str, Any], str]:
     """The table and comment for an HTML page: a profile's rule, or a discovered one."""
-    from monitor.discover import discover, rule_table
+    from monitor.config.profiles import load_profile
+    from monitor.extract.discover import discover, rule_table
     from monitor.extract.html import extract_html
     from monitor.models import ExtractError
-    from monitor.profiles import load_profile
-    from monitor.sources import page_comment, source_table
+    from monitor.pipeline.look import page_comment, source_table
 
     if profile:
         _, rule = load_profile(profile)
@@ -1069,7 +1069,7 @@ def sources_remove(obj: Context, name: str) -> None:
     """
     from pathlib import Path
 
-    from monitor.configfile import (
+    from monitor.config.file import (
         channel_sources,
         check_edit,
         lenient_settings,
@@ -1126,18 +1126,18 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
     import asyncio
     from pathlib import Path
 
-    from monitor.config import load_settings
-    from monitor.discover import discover as propose
-    from monitor.discover import rule_table
+    from monitor.config.settings import load_settings
+    from monitor.extract.discover import discover as propose
+    from monitor.extract.discover import rule_table
     from monitor.models import ConfigError, FetchError
-    from monitor.sources import look_at
+    from monitor.pipeline.look import look_at
 
     content_type = None
     if "://" in target:
         try:
             fetch = fetch_settings(load_settings(obj.resolved_config_path()))
         except ConfigError:
-            from monitor.fetch import FetchSettings
+            from monitor.pipeline.fetch import FetchSettings
 
             fetch = FetchSettings()
         try:
@@ -1192,7 +1192,7 @@ def schema() -> None:
 
     Example: monitor schema > config/monitor.schema.json
     """
-    from monitor.config import json_schema
+    from monitor.config.settings import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 

@@ -9,11 +9,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.diff import diff_items
 from monitor.extract import extract_items
-from monitor.fetch import Fetcher
 from monitor.models import Event, ExtractError, FetchError, Item, Source, StoreError
-from monitor.store import OutboxRow, SourceState, Store
+from monitor.pipeline.diff import diff_items
+from monitor.pipeline.fetch import Fetcher
+from monitor.pipeline.store import OutboxRow, SourceState, Store
 
 # Routes events to the channels that want them (see notify.route_events); none by default.
 Router = Callable[[Sequence[Event]], list[OutboxRow]]
