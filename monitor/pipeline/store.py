@@ -7,13 +7,16 @@ none of it.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
@@ -27,6 +30,9 @@ from monitor.models import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _v1_initial(db: Database) -> None:
@@ -184,6 +190,19 @@ class Store:
         self.conn = conn
         self.db = Database(conn)
         self.path = path
+        self._thread: ThreadPoolExecutor | None = None
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store call on the database's own thread, from an event loop.
+
+        A write lock held by another process then delays that one call (up to the busy
+        timeout), never the loop: polls, delivery and the systemd watchdog go on. Every
+        call from async code goes through here, so the connection is used by one thread
+        at a time and transactions never interleave."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(fn, *args, **kwargs))
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -192,7 +211,14 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             _refuse_non_sqlite(path)
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # check_same_thread=False: async callers use the connection from the store's own
+            # thread (see `run`), one call at a time.
+            conn = sqlite3.connect(
+                path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if path != ":memory:":
                 Database(conn).enable_wal()
@@ -210,6 +236,9 @@ class Store:
         return store
 
     def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
         self.conn.close()
 
     # -- schema ---------------------------------------------------------------------------
