@@ -20,7 +20,8 @@ from monitor.extract.html import (
     page_paywall,
     parse_html,
 )
-from monitor.models import ExtractError, Item, Rule
+from monitor.models import Change, ExtractError, Item, Rule
+from monitor.pipeline.diff import item_changes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEEDS = Path(
@@ -95,13 +96,54 @@ def test_pozirk_section_page_shows_the_seed_items(name: str) -> None:
         assert item.published and item.published.startswith("2025-08-")
 
 
-def test_pozirk_fixture_needs_the_marker_derivation() -> None:
+def test_pozirk_fixture_needs_the_structure_fallback() -> None:
     rule = pozirk_rule()
     tree = parse_html(fixture("pozirk_section.html"))
     assert rule.item and not tree.css(rule.item), "the profile must not match this markup"
-    assert derive_item_selector(tree, rule.paywall_text, PAGE) == "div.pz-card"
+    assert derive_item_selector(tree, PAGE) == "div.pz-card"
     no_derivation = Rule(**{**rule.__dict__, "derive_from_marker": False})
     assert extract_html(fixture("pozirk_section.html"), PAGE, no_derivation) == []
+
+
+def without_markers(body: bytes) -> bytes:
+    """The page with every teaser free: no marker line, no paid class."""
+    body = re.sub(rb'<div class="pz-card__lock">.*?</div>', b"", body)
+    return body.replace(b"pz-card pz-card--plus", b"pz-card")
+
+
+def test_pozirk_teasers_stay_when_the_last_paywalled_one_turns_free() -> None:
+    before = extract_html(fixture("pozirk_section.html"), PAGE, pozirk_rule())
+    after = extract_html(without_markers(fixture("pozirk_section.html")), PAGE, pozirk_rule())
+    # The same teasers, in the same order, all free now.
+    assert [(i.key, i.section, i.title) for i in after] == [
+        (i.key, i.section, i.title) for i in before
+    ]
+    assert len(after) == 21 and not any(i.paywalled for i in after)
+    # What a reader is told about each formerly paywalled story: now free.
+    changes = {i.title: item_changes(i, a) for i, a in zip(before, after, strict=True)}
+    assert {t: c for t, c in changes.items() if c} == {
+        title: (Change("paywalled", True, False),) for _, title in seed_items()
+    }
+
+
+def test_a_marker_in_a_most_read_box_never_replaces_the_pozirk_listing() -> None:
+    body = without_markers(fixture("pozirk_section.html")).replace(
+        b"Belarusian border guards report fewer crossings from Poland</a>",
+        b"Belarusian border guards report fewer crossings from Poland</a>"
+        b"<span>" + MARKER.encode() + b"</span>",
+    )
+    body = body.replace(
+        b"Belarus posts trade deficit with Russia for first half of the year</a>",
+        b"Belarus posts trade deficit with Russia for first half of the year</a>"
+        b"<span>" + MARKER.encode() + b"</span>",
+    )
+    items = extract_html(body, PAGE, pozirk_rule())
+    free = without_markers(fixture("pozirk_section.html"))
+    assert items == extract_html(free, PAGE, pozirk_rule())
+    assert len(items) == 21 and not any(i.paywalled for i in items)
+    assert "Belarusian border guards report fewer crossings from Poland" not in {
+        i.title for i in items
+    }
 
 
 def test_pozirk_wp_fixture_matches_the_profile_selectors() -> None:
@@ -158,9 +200,7 @@ XNEWS = """<html><body>
 
 def test_derivation_on_a_plain_news_list() -> None:
     tree = LexborHTMLParser(XNEWS)
-    assert derive_item_selector(tree, ["Only for subscribers"], "https://news.example/") == (
-        "li.x-news"
-    )
+    assert derive_item_selector(tree, "https://news.example/") == "li.x-news"
     rule = Rule(item="div.teaser", paywall_text=("only for subscribers",))
     items = extract_html(XNEWS.encode(), "https://news.example/", rule)
     assert seen(items) == [
@@ -172,7 +212,7 @@ def test_derivation_on_a_plain_news_list() -> None:
     assert items[0].url == "https://news.example/n/2001.html"
 
 
-def test_derivation_without_shared_classes_uses_the_parent() -> None:
+def test_teasers_of_several_kinds_are_found_by_their_container() -> None:
     html = """<div id="feed" class="md:grid w-1/2">
       <div class="[&>a]:underline hover:bg-x"><a href="/a/1-first-story">First story of the day</a>
         <em>Subscribers only</em></div>
@@ -181,8 +221,7 @@ def test_derivation_without_shared_classes_uses_the_parent() -> None:
         <em>Subscribers only</em></div>
     </div><div class="side"><div><a href="/about">About</a></div></div>"""
     tree = LexborHTMLParser(html)
-    selector = derive_item_selector(tree, ["Subscribers only"], "https://x.example/")
-    assert selector == "#feed > div"
+    assert derive_item_selector(tree, "https://x.example/") == "#feed > div"
     items = extract_html(
         html.encode(), "https://x.example/", Rule(paywall_text=("Subscribers only",))
     )
@@ -206,11 +245,15 @@ def test_derivation_widens_past_the_link_holding_the_marker() -> None:
     ]
 
 
-def test_derivation_finds_nothing_without_markers() -> None:
-    tree = LexborHTMLParser(XNEWS)
-    assert derive_item_selector(tree, ["not on this page"]) is None
-    assert derive_item_selector(tree, []) is None
-    assert derive_item_selector(LexborHTMLParser(""), ["x"]) is None
+def test_derivation_finds_nothing_where_nothing_repeats() -> None:
+    one = (
+        "<main><h1>About us</h1>"
+        "<p><a href='/team/people-who-write-here'>Our team of writers</a></p></main>"
+    )
+    assert derive_item_selector(LexborHTMLParser(one), "https://x.example/") is None
+    assert derive_item_selector(LexborHTMLParser(""), "https://x.example/") is None
+    rule = Rule(item="div.teaser", paywall_text=("Only for subscribers",))
+    assert extract_html(one.encode(), "https://x.example/", rule) == []
 
 
 # --- selectors and defaults ---------------------------------------------------

@@ -62,6 +62,8 @@ URL_BONUS = 1.15
 UNION_GAIN = 1.35
 # Below this many items a repeated block is not a listing.
 MIN_ITEMS = 3
+# A selector on generated class names (no stable hook) scores this share.
+UNSTABLE_WEIGHT = 0.6
 # How many ancestors of an item are searched for a paywall class (Le Figaro style).
 ANCESTOR_DEPTH = 5
 # A paywall mark must mark at least this many items.
@@ -272,6 +274,8 @@ class _Page:
     # Per element (mem_id), computed once however many selectors match it.
     quality: dict[int, float] = field(default_factory=dict)
     ancestors: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # Below this many items a repeated block is not a listing.
+    min_items: int = MIN_ITEMS
 
 
 @dataclass(frozen=True)
@@ -283,12 +287,23 @@ class _Candidate:
     score: float
     specificity: int
     depth: float
+    # False when the selector names a generated class or id (no stable hook found).
+    stable: bool = True
 
 
-def _read_page(tree: LexborHTMLParser, base_url: str) -> _Page:
+def main_listing(
+    tree: LexborHTMLParser, base_url: str, *, min_items: int = MIN_ITEMS
+) -> str | None:
+    """The item selector of the page's main run of teasers (what `discover` proposes
+    first), from the page's structure alone; None when nothing repeats."""
+    ranked = _rank_items(_read_page(tree, base_url, min_items=min_items))
+    return ranked[0].selector if ranked else None
+
+
+def _read_page(tree: LexborHTMLParser, base_url: str, *, min_items: int = MIN_ITEMS) -> _Page:
     from monitor.extract.html import document_base
 
-    page = _Page(tree=tree, base_url=document_base(tree, base_url))
+    page = _Page(tree=tree, base_url=document_base(tree, base_url), min_items=min_items)
     here = _canonical(base_url, base_url)
     for link in tree.css("a[href]"):
         url = _article_url(link.attributes.get("href") or "", page.base_url, here)
@@ -376,6 +391,36 @@ def _class_list(value: str) -> tuple[str, ...]:
     return tuple(c for c in value.split() if _CLASS_OK.match(c))
 
 
+# Names a build tool makes up (CSS-in-JS, CSS modules, hashes): they change on every deploy.
+_GENERATED_NAME = re.compile(
+    r"^(?:css|sc|jsx|svelte|emotion|styled|astro|tw|chakra|mui)-[\w-]*\d[\w-]*$"
+    r"|^(?:css|sc|jsx|svelte|astro)-[A-Za-z]{5,}$"
+    r"|^_[\w-]*\d[\w-]*$"
+    r"|__(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{5,}$",
+)
+# A hash-like part: letters and digits alternating (`e1ns0k20`), or the case flipping
+# inside a short token (`bdVaJa`).
+_ALTERNATION = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", re.I)
+_LOWER_UPPER = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Sizes (`728x90`) are readable.
+_SIZE = re.compile(r"\d+x\d+")
+
+
+@lru_cache(maxsize=8192)
+def is_generated(name: str) -> bool:
+    """A class or id a build tool made up (`css-uthm1l`, `sc-bdVaJa`, `_3xX7a`,
+    `Teaser_title__3xX7a`, `e1f2a9c0`): it changes on every deploy, so a rule must not
+    depend on it. Readable names (`teaser`, `pz-card--plus`, `col-md-4`) are stable."""
+    if _GENERATED_NAME.search(name):
+        return True
+    for part in re.split(r"[-_]+", _SIZE.sub("", name)):
+        if len(part) >= 5 and len(_ALTERNATION.findall(part)) >= 3:
+            return True
+        if 5 <= len(part) <= 8 and len(_LOWER_UPPER.findall(part)) >= 2:
+            return True
+    return False
+
+
 def _usable_value(value: str | None) -> bool:
     return (
         bool(value)
@@ -397,11 +442,15 @@ def _selectors_for(node: LexborNode) -> Iterator[str]:
         yield f"{tag}[{name}]"
         if _usable_value(value):
             yield f'{tag}[{name}="{value}"]'
-    # Plain list entries are told apart by their list: `ul.article-list > li`.
+    # Plain list entries, or teasers of several kinds, are told apart by their container:
+    # `ul.article-list > li`, `#feed > div`.
     parent = node.parent
     if parent is not None and parent.tag not in _SKIP_TAGS and _CLASS_OK.match(parent.tag or ""):
         for cls in _classes(parent):
             yield f"{parent.tag}.{cls} > {tag}"
+        container = parent.attributes.get("id") or ""
+        if _CLASS_OK.match(container) and not is_generated(container):
+            yield f"#{container} > {tag}"
 
 
 # -- item blocks ------------------------------------------------------------------------------
@@ -412,7 +461,7 @@ def _rank_items(page: _Page) -> list[_Candidate]:
     rough: list[tuple[float, str]] = []
     for selector, keys in page.candidates.items():
         single = [k for k in keys if len(page.urls_below[k]) == 1]
-        if len(single) >= MIN_ITEMS:
+        if len(single) >= page.min_items:
             weight = sum(page.weight[next(iter(page.urls_below[k]))] for k in single)
             rough.append((weight, selector))
     rough.sort(key=lambda pair: (-pair[0], pair[1]))
@@ -423,8 +472,27 @@ def _rank_items(page: _Page) -> list[_Candidate]:
     ranked = [
         replace(c, score=c.score * URL_BONUS) if "href*=" in c.selector else c for c in ranked
     ]
+    ranked = _prefer_stable(ranked)
     ranked.sort(key=lambda c: (-c.score, c.depth, -c.specificity, c.selector))
     return _with_union(page, _prefer_outer(ranked))
+
+
+def stable_selector(selector: str) -> bool:
+    """No class, id or attribute value in the selector is a generated name."""
+    names = _SELECTOR_NAMES.findall(selector)
+    return not any(is_generated(a or b) for a, b in names)
+
+
+_SELECTOR_NAMES = re.compile(r'[.#](-?[A-Za-z_][\w-]*)|="([^"]*)"')
+
+
+def _prefer_stable(ranked: list[_Candidate]) -> list[_Candidate]:
+    """A selector on a generated name is dropped when a stable one finds the same blocks
+    (it would break on the site's next deploy); `_measure` ranks the others lower."""
+    stable_sets = {frozenset(n.mem_id for n in c.elements) for c in ranked if c.stable}
+    return [
+        c for c in ranked if c.stable or frozenset(n.mem_id for n in c.elements) not in stable_sets
+    ]
 
 
 def _url_selectors(page: _Page) -> list[str]:
@@ -473,7 +541,7 @@ def _measure(page: _Page, selector: str) -> _Candidate | None:
             chain = page.ancestors[node.mem_id] = _ancestor_ids(node)
         depths.append(len(chain))
         nested += not ids.isdisjoint(chain)
-    if len(value) < MIN_ITEMS:
+    if len(value) < page.min_items:
         return None
     # Blocks with several articles are containers, blocks with none are ads or
     # placeholders, blocks inside blocks mean the selector is too loose.
@@ -484,6 +552,9 @@ def _measure(page: _Page, selector: str) -> _Candidate | None:
         score *= 1.05
     if _carries_ids(selector, one):
         score *= ID_BONUS
+    stable = stable_selector(selector)
+    if not stable:
+        score *= UNSTABLE_WEIGHT
     return _Candidate(
         selector=selector,
         elements=tuple(one),
@@ -491,6 +562,7 @@ def _measure(page: _Page, selector: str) -> _Candidate | None:
         score=score,
         specificity=selector.count(".") + selector.count("[") + selector.count("="),
         depth=sum(depths) / len(depths),
+        stable=stable,
     )
 
 

@@ -7,10 +7,11 @@ of a query), so ``link="a"`` works when the item *is* an ``<a>``.
 How the item blocks are found, in order:
 
 1. ``rule.item``;
-2. when that matches nothing (or matches only blocks without a paywall marker
-   while the page shows one) and ``rule.derive_from_marker`` is set with
-   ``rule.paywall_text``: a selector derived from the blocks that carry a marker
-   (`derive_item_selector`), so the free teasers next to them are found too;
+2. when that matches fewer than three blocks with a link and the rule says how the
+   site marks its paywall (``rule.paywall_text`` with ``rule.derive_from_marker``, as
+   profiles do): the page's main run of teasers, found by its structure
+   (`derive_item_selector`, the ranking discovery uses). The marker then only decides
+   each item's paywall flag, so the items stay the same however many are marked;
 3. with no ``rule.item`` at all: an article page is one item (`article_item`),
    otherwise ``<article>`` blocks or headline links, otherwise the page itself.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -30,6 +30,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.extract.charset import html_encoding
 from monitor.extract.guard import check_nesting
+from monitor.extract.listings import listing_runs
 from monitor.extract.urls import canonical_url, item_key
 from monitor.models import ExtractError, Item, Rule
 
@@ -60,16 +61,7 @@ HEADINGS = "h1, h2, h3, h4, h5, h6"
 _LINKS_AND_HEADINGS = f"a[href], {HEADINGS}"
 # Tried in turn when a rule has no item selector and the page is not an article.
 GENERIC_ITEMS = ("article", "h2 a[href], h3 a[href]")
-# Elements whose text is never what a reader sees.
-_HIDDEN = frozenset({"script", "style", "template", "noscript"})
-# Marked teasers enough to learn a selector from (a page may show a hundred).
-SAMPLE_MARKERS = 24
-# A derived block is widened past these: the teaser is the box around them.
-_INLINE = frozenset(
-    {"a", "span", "b", "strong", "em", "i", "small", "p", "h1", "h2", "h3", "h4", "h5", "h6"}
-)
 _WORD = re.compile(r"\w+")
-_CLASS_NAME = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
 _ARTICLE_PATH = re.compile(r"\d|[^/]*-[^/]*-|\.(?:s?html?|php|aspx?)$", re.IGNORECASE)
 _LOCKED_TIERS = frozenset({"locked", "metered"})
 _ACCESS_KEY = "isaccessibleforfree"
@@ -513,8 +505,9 @@ def _items(
         size is None or size <= len(blocks) * GROUP_MAX_BYTES_PER_BLOCK
     )
     lookup = _Lookup(blocks, tree if many or _nested(blocks) else None)
-    found = (item_from_block(lookup, i, page) for i in range(len(blocks)))
-    return _merge(item for item in found if item)
+    runs = listing_runs(blocks)
+    found = ((item_from_block(lookup, i, page), runs[i]) for i in range(len(blocks)))
+    return _merge(item if not run else replace(item, listing=run) for item, run in found if item)
 
 
 # ---------------------------------------------------------------------------
@@ -632,200 +625,49 @@ def discover_feeds(body: bytes, base_url: str) -> list[dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------
-# marker-based derivation of the item selector
+# the item selector from the page's structure (where a profile's selectors miss)
 
-
-def _text_nodes(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
-    """(parent element, squeezed text) of every visible text node, in page order."""
-    for node in root.traverse(include_text=True):
-        if node.tag != "-text":
-            continue
-        parent = node.parent
-        if parent is None or parent.tag in _HIDDEN:
-            continue
-        squeezed = _squeeze(node.text_content or "")
-        if squeezed:
-            yield parent, squeezed
-
-
-def _common_ancestor(a: LexborNode, b: LexborNode) -> LexborNode:
-    ancestors: set[int] = set()
-    node: LexborNode | None = a
-    while node is not None:
-        ancestors.add(node.mem_id)
-        node = node.parent
-    node = b
-    while node is not None and node.mem_id not in ancestors:
-        node = node.parent
-    return node or a
-
-
-def marker_elements(tree: LexborHTMLParser, marker_texts: Iterable[str]) -> list[LexborNode]:
-    """The smallest elements whose text holds a marker, even split over tags."""
-    markers = [m for m in (_squeeze(t) for t in marker_texts) if m]
-    root = tree.body or tree.root
-    if not markers or root is None:
-        return []
-    parents: list[LexborNode] = []
-    starts: list[int] = []
-    parts: list[str] = []
-    offset = 0
-    for parent, squeezed in _text_nodes(root):
-        parents.append(parent)
-        starts.append(offset)
-        parts.append(squeezed)
-        offset += len(squeezed)
-    return _locate(markers, "".join(parts), starts, parents)
-
-
-def _locate(
-    markers: list[str], text: str, starts: list[int], parents: list[LexborNode]
-) -> list[LexborNode]:
-    from bisect import bisect_right
-
-    found: dict[int, LexborNode] = {}
-    for marker in markers:
-        at = text.find(marker)
-        while at >= 0:
-            first = parents[bisect_right(starts, at) - 1]
-            last = parents[bisect_right(starts, at + len(marker) - 1) - 1]
-            element = first if first.mem_id == last.mem_id else _common_ancestor(first, last)
-            found.setdefault(element.mem_id, element)
-            at = text.find(marker, at + len(marker))
-    return list(found.values())
+# A rule's item selector has missed the page when fewer blocks than this hold a link.
+MIN_MATCHED_BLOCKS = 3
+# A derived listing needs at least this many teasers (a section page may show two).
+MIN_DERIVED_ITEMS = 2
 
 
 def _is_article_link(url: str, text: str) -> bool:
     return bool(_ARTICLE_PATH.search(urlsplit(url).path)) or text.count(" ") >= 3
 
 
-def _links(node: LexborNode, page: _Page) -> tuple[set[str], set[str]]:
-    """(all distinct link URLs, those that look like article links) inside node."""
-    urls: set[str] = set()
-    articles: set[str] = set()
-    for anchor in node.css("a[href]"):
-        url = page.url_of(anchor.attributes.get("href"))
-        if url:
-            urls.add(url)
-            if url not in articles and _is_article_link(url, node_text(anchor)):
-                articles.add(url)
-    return urls, articles
+def derive_item_selector(tree: LexborHTMLParser, base_url: str = "") -> str | None:
+    """The item selector of the page's main run of teasers, from its structure alone.
 
-
-def _teaser_block(element: LexborNode, page: _Page, max_up: int = 12) -> LexborNode | None:
-    """Smallest ancestor of a marker holding exactly one distinct article link."""
-    node: LexborNode | None = element
-    single_link: LexborNode | None = None
-    for _ in range(max_up):
-        if node is None or node.tag in ("body", "html", "-document"):
-            break
-        urls, articles = _links(node, page)
-        if articles:
-            return _widen(node, articles, page) if len(articles) == 1 else None
-        if len(urls) == 1 and single_link is None:
-            single_link = node
-        if len(urls) > 20:
-            break
-        node = node.parent
-    return single_link
-
-
-def _widen(node: LexborNode, articles: set[str], page: _Page) -> LexborNode:
-    """Past a link, heading or span to the first box holding the same single link."""
-    while node.tag in _INLINE:
-        parent = node.parent
-        if parent is None or parent.tag in ("body", "html"):
-            break
-        if _links(parent, page)[1] != articles:
-            break
-        node = parent
-    return node
-
-
-def _classes(node: LexborNode) -> set[str]:
-    return {c for c in (node.attributes.get("class") or "").split() if _CLASS_NAME.match(c)}
-
-
-def _peers(blocks: list[LexborNode], tag: str, shared: set[str]) -> Iterator[LexborNode]:
-    """Same-tag siblings of the blocks that share a class with them (free teasers)."""
-    seen: set[int] = set()
-    for block in blocks:
-        parent = block.parent
-        if parent is None or parent.mem_id in seen:
-            continue
-        seen.add(parent.mem_id)
-        for child in parent.iter():
-            if child.tag == tag and _classes(child) & shared:
-                yield child
-
-
-def _parent_selector(blocks: list[LexborNode]) -> str:
-    parents = [b.parent for b in blocks if b.parent is not None]
-    tags = Counter(p.tag for p in parents if p.tag and not p.tag.startswith("-"))
-    if not tags:
-        return "*"
-    tag = tags.most_common(1)[0][0]
-    parents = [p for p in parents if p.tag == tag]
-    common = set.intersection(*(_classes(p) for p in parents))
-    if common:
-        return tag + "".join(f".{c}" for c in sorted(common))
-    ids = {p.attributes.get("id") for p in parents}
-    only = ids.pop() if len(ids) == 1 else None
-    return f"#{only}" if only and _CLASS_NAME.match(only) else tag
-
-
-def selector_for_blocks(blocks: list[LexborNode]) -> str | None:
-    """Tag plus the classes all blocks (and their same-kind siblings) share,
-    else ``parent > tag``."""
-    if not blocks:
-        return None
-    tag = Counter(b.tag for b in blocks).most_common(1)[0][0]
-    if not tag or tag.startswith("-"):
-        return None
-    same = [b for b in blocks if b.tag == tag]
-    shared = set.intersection(*(_classes(b) for b in same))
-    if shared:
-        for peer in _peers(same, tag, shared):
-            shared &= _classes(peer)
-    if shared:
-        return tag + "".join(f".{c}" for c in sorted(shared))
-    return f"{_parent_selector(same)} > {tag}"
-
-
-def _spread(nodes: list[LexborNode], most: int) -> list[LexborNode]:
-    """At most `most` of the nodes, evenly spread over the page."""
-    if len(nodes) <= most:
-        return nodes
-    step = len(nodes) / most
-    return [nodes[int(i * step)] for i in range(most)]
-
-
-def derive_item_selector(
-    tree: LexborHTMLParser, marker_texts: Iterable[str], base_url: str = ""
-) -> str | None:
-    """A CSS selector for the teasers of a page, learnt from those with a marker.
-
-    Each element showing a marker text is walked up to the smallest ancestor
-    holding exactly one distinct article link; the selector is the tag and the
-    classes those blocks and their same-kind siblings share, or ``parent > tag``.
+    The ranking `monitor discover` proposes first (blocks that each hold one article
+    link, ranked by how much of the page's article-like content they cover). Paywall
+    markers play no part: the selector is the same whether every teaser or none carries
+    one, and a marked "most read" box never outranks the listing.
     """
-    page = _Page.of(tree, base_url or "http://page.invalid/", Rule())
-    blocks: dict[int, LexborNode] = {}
-    for element in _spread(marker_elements(tree, marker_texts), SAMPLE_MARKERS):
-        block = _teaser_block(element, page)
-        if block is not None:
-            blocks.setdefault(block.mem_id, block)
-    return selector_for_blocks(list(blocks.values()))
+    from monitor.extract.discover import main_listing
+
+    return main_listing(tree, base_url or "http://page.invalid/", min_items=MIN_DERIVED_ITEMS)
 
 
 # ---------------------------------------------------------------------------
 # the whole page
 
 
-def _derived_blocks(tree: LexborHTMLParser, base_url: str, rule: Rule) -> list[LexborNode]:
-    if not (rule.derive_from_marker and rule.paywall_text):
-        return []
-    selector = derive_item_selector(tree, rule.paywall_text, base_url)
+def _may_derive(rule: Rule) -> bool:
+    """Rules that say how the site marks its paywall (profiles) find the teasers by
+    structure when their item selector misses; a plain rule reports what it matches."""
+    return rule.derive_from_marker and bool(rule.paywall_text)
+
+
+def _missed(blocks: list[LexborNode]) -> bool:
+    linked = sum(1 for b in blocks if b.tag == "a" or b.css_first("a[href]") is not None)
+    return linked < MIN_MATCHED_BLOCKS
+
+
+def _derived_blocks(tree: LexborHTMLParser, base_url: str) -> list[LexborNode]:
+    _strip_hidden(tree)
+    selector = derive_item_selector(tree, base_url)
     return tree.css(selector) if selector else []
 
 
@@ -848,8 +690,10 @@ def extract_tree(
     script and style elements from `tree`. `size` (the body's bytes) helps choose
     how selectors are run (see _Lookup)."""
     blocks = _query(tree, rule.item) if rule.item else []
-    if not blocks:
-        blocks = _derived_blocks(tree, base_url, rule)
+    if _may_derive(rule) and _missed(blocks) and (rule.item or not is_article_page(tree)):
+        derived = _derived_blocks(tree, base_url)
+        if len(derived) > len(blocks):
+            blocks = derived
     if not blocks and not rule.item and not is_article_page(tree):
         blocks = _generic_blocks(tree)
     if not blocks and not rule.item:
@@ -857,16 +701,7 @@ def extract_tree(
         return [single] if single else []
     _strip_hidden(tree)
     page = _Page.of(tree, base_url, rule)
-    items = _items(tree, blocks, page, size)
-    if page.markers and rule.derive_from_marker and rule.item and not _any_paywalled(items):
-        derived = _derived_blocks(tree, base_url, rule)
-        if derived:
-            items = _items(tree, derived, page, size) or items
-    return items
-
-
-def _any_paywalled(items: list[Item]) -> bool:
-    return any(item.paywalled for item in items)
+    return _items(tree, blocks, page, size)
 
 
 def extract_html(
