@@ -3,7 +3,8 @@
     python bench/cycle.py RECORD.json --config CONFIG check --no-notify
 
 Runs the real click command (`monitor.cli.cli`) in this process. The only difference from
-`python -m monitor ...` is a wrapper around `monitor.cli.run_checks` that writes to
+`python -m monitor ...` is a wrapper around `monitor.app.run_checks` (the round that
+`Monitor.check` runs) that writes to
 RECORD.json how long the cycle itself took (wall and CPU, worker processes included),
 apart from interpreter start-up, config loading, opening the database and printing.
 """
@@ -35,21 +36,22 @@ def _vmhwm_mb() -> float:
 
 def main() -> None:
     record_path = Path(sys.argv[1])
+    import monitor.app as app
     import monitor.cli as cli
 
-    real = cli.run_checks
+    real = app.run_checks
     record: dict[str, Any] = {}
 
-    async def timed(settings: Any, sources: Any, store: Any) -> list[Any]:
+    async def timed(settings: Any, sources: Any, store: Any, **kwargs: Any) -> list[Any]:
         wall, cpu = time.perf_counter(), _cpu()
         try:
-            return await real(settings, sources, store)
+            return await real(settings, sources, store, **kwargs)
         finally:
             record.update(
                 cycle_s=time.perf_counter() - wall, cycle_cpu_s=_cpu() - cpu, sources=len(sources)
             )
 
-    cli.run_checks = timed  # type: ignore[assignment]
+    app.run_checks = timed  # type: ignore[assignment]
     code: int | str | None = 0
     try:
         cli.cli.main(args=sys.argv[2:], prog_name="monitor")

@@ -31,11 +31,11 @@ NOW = "2026-01-07T10:00:00+00:00"
 
 
 def _route(settings: Any) -> tuple[Any, str]:
-    """The CLI's router (with one channel taking every event when the settings have none);
+    """The application's router (with one channel taking every event when the settings have none);
     when it queues nothing, one outbox row per event (said so)."""
     import dataclasses
 
-    from monitor.cli import make_router
+    from monitor.app import make_router
     from monitor.models import Channel, Event, Item
     from monitor.pipeline.check import no_routes
     from monitor.pipeline.store import OutboxRow
@@ -46,12 +46,12 @@ def _route(settings: Any) -> tuple[Any, str]:
     router = make_router(settings)
     probe = [Event(kind="new", source="p", at=NOW, item=Item(key="k", url="u", title="t"))]
     if router is not no_routes and router(probe):
-        return router, "cli.make_router"
+        return router, "app.make_router"
 
     def every_event(events: Any) -> list[OutboxRow]:
         return [OutboxRow(i, "bench", f"{e.source}:{i}") for i, e in enumerate(events)]
 
-    return every_event, "one row per event (cli.make_router queued none)"
+    return every_event, "one row per event (app.make_router queued none)"
 
 
 def build_db(path: Path, items: int) -> None:
@@ -180,7 +180,7 @@ def store_figure(base: Path, items: int, samples: int) -> dict[str, Any]:
 async def _latency_run(
     config: Path, seed: int, pages: int, generation: int, fraction: float, samples: int, pool: bool
 ) -> tuple[list[float], str, int]:
-    from monitor.cli import fetch_settings
+    from monitor.app import fetch_settings
     from monitor.config.settings import load_settings
     from monitor.extract import extract_items
     from monitor.pipeline.check import check_source

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from monitor.alerts.notify import deliver_due
-from monitor.cli import run_checks
+from monitor.app import run_checks
 from monitor.config.settings import load_settings
 from monitor.pipeline.store import Store
 from tests.conftest import ROOT, Site, free_port, run_monitor

@@ -226,7 +226,7 @@ def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_pat
     import asyncio
     import dataclasses
 
-    from monitor.cli import fetch_settings
+    from monitor.app import Monitor
     from monitor.config.settings import load_settings
     from monitor.daemon.runner import PRUNE_JOB, Daemon
     from monitor.pipeline.store import Store
@@ -238,14 +238,7 @@ def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_pat
     store = Store.open(old.database)
 
     async def scenario() -> None:
-        daemon = Daemon(
-            old,
-            store,
-            load_settings=load_settings,
-            make_router=lambda s: lambda events: [],
-            fetch_settings=fetch_settings,
-            deliver=None,
-        )
+        daemon = Daemon(Monitor(old, store), deliver=False)
         running = asyncio.create_task(daemon.run())
         while not (store.source_state("a").last_success and store.source_state("b").last_success):
             await asyncio.sleep(0.05)
@@ -259,7 +252,7 @@ def test_apply_settings_starts_stops_and_reschedules_keeping_state(site, tmp_pat
             ),
             user_agent="changed-agent",
         )
-        report = daemon.apply_settings(old, new)
+        report = await daemon.apply_settings(old, new)
         assert report.describe() == "added c; removed b; rescheduled a; new HTTP settings"
         assert daemon.scheduler is not None
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}

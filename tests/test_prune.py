@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import fetch_settings, make_router
+from monitor.app import Monitor
 from monitor.config.settings import load_settings, parse_settings
 from monitor.daemon.runner import Daemon
 from monitor.models import ConfigError, Event, Item
@@ -94,12 +94,7 @@ def test_the_daemon_prunes_by_its_setting(tmp_path: Path):
 
     def daemon(keep: float | None) -> Daemon:
         return Daemon(
-            dataclasses.replace(settings, keep_events=keep),
-            store,
-            load_settings=load_settings,
-            make_router=make_router,
-            fetch_settings=fetch_settings,
-            deliver=None,
+            Monitor(dataclasses.replace(settings, keep_events=keep), store), deliver=False
         )
 
     assert asyncio.run(daemon(None).prune_events()) == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import fetch_settings, make_router, run_checks
+from monitor.app import Monitor, fetch_settings, make_router, run_checks
 from monitor.config.settings import load_settings
 from monitor.daemon.runner import Daemon
 from monitor.models import Settings
@@ -100,14 +100,7 @@ def test_the_daemon_keeps_polling_through_a_full_disk(
     caplog.set_level(logging.INFO, logger="monitor")
 
     async def scenario() -> int:
-        daemon = Daemon(
-            settings,
-            store,
-            load_settings=load_settings,
-            make_router=make_router,
-            fetch_settings=fetch_settings,
-            deliver=None,
-        )
+        daemon = Daemon(Monitor(settings, store), deliver=False)
         running = asyncio.create_task(daemon.run())
         big_polls = len(site.requests_for("/big"))
         await _wait_for(lambda: len(site.requests_for("/big")) >= big_polls + 3)

@@ -1,10 +1,15 @@
 """`monitor run`: poll every source on its schedule until SIGTERM, and send the alerts.
 
 One asyncio loop holds an APScheduler AsyncIOScheduler (one job per source, one run at a
-time, missed runs coalesced), one shared Fetcher, the Store, and the outbox sender. SIGHUP
-re-reads the config (`Daemon.apply_settings`); SIGTERM/SIGINT finish the polls in flight
-within a bound, flush the outbox once, and exit 0. systemd hears READY=1, RELOADING=1,
-STOPPING=1 and WATCHDOG=1 over $NOTIFY_SOCKET.
+time, missed runs coalesced) and the outbox sender; the polls, the deliveries and the
+database go through the application's `Monitor` (its fetcher and parse threads while it
+runs). SIGHUP re-reads the config (`Daemon.apply_settings`); SIGTERM/SIGINT finish the
+polls in flight within a bound, flush the outbox once, and exit 0. systemd hears READY=1,
+RELOADING=1, STOPPING=1 and WATCHDOG=1 over $NOTIFY_SOCKET.
+
+The loop never waits on SQLite: every database call goes through `await store.run(...)`,
+so a write lock held by another process delays that call, not the other polls, the sender
+or the watchdog.
 """
 
 from __future__ import annotations
@@ -15,9 +20,7 @@ import fcntl
 import logging
 import os
 import signal
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,12 +39,12 @@ from monitor.daemon.schedule import (
 )
 from monitor.daemon.watch import watch_config
 from monitor.models import ConfigError, Settings, Source, StoreError
-from monitor.pipeline.check import CheckOutcome, Router, check_source
-from monitor.pipeline.fetch import Fetcher, FetchSettings
-from monitor.pipeline.store import Store
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from monitor.app import Monitor
+    from monitor.pipeline.check import CheckOutcome
 
 log = logging.getLogger("monitor.daemon")
 
@@ -54,11 +57,6 @@ SEND_EVERY = 5.0
 # Old events are dropped (keep_events) a minute after start, then every keep_events / 10,
 # at least every minute and at most every hour.
 PRUNE_JOB = "monitor:prune-events"
-# Threads that parse fetched pages.
-PARSE_THREADS = 2
-
-Deliver = Callable[[Settings, Store], Awaitable[Any]]
-LoadSettings = Callable[[str], Settings]
 
 
 @dataclass(frozen=True)
@@ -82,40 +80,26 @@ class DaemonError(Exception):
 
 
 class Daemon:
-    """The long-running monitor. Build it with everything it needs, then `await run()`."""
+    """The long-running monitor. Build it on a `Monitor` (whose store is open), then
+    `await run()`. `deliver=False` records alerts without sending them."""
 
     def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        *,
-        load_settings: LoadSettings,
-        make_router: Callable[[Settings], Router],
-        fetch_settings: Callable[[Settings], FetchSettings],
-        deliver: Deliver | None,
-        pid_file: Path | None = None,
+        self, monitor: Monitor, *, deliver: bool = True, pid_file: Path | None = None
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.load_settings = load_settings
-        self.make_router = make_router
-        self.fetch_settings = fetch_settings
+        self.monitor = monitor
         self.deliver = deliver
         self.pid_file = pid_file
-        self.router = make_router(settings)
-        self.fetcher: Fetcher | None = None
-        # Pages are parsed off the event loop, so a big one never stalls the other polls,
-        # the outbox sender or the watchdog (lexbor releases the GIL while it parses).
-        self.parser: ThreadPoolExecutor | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.inflight: set[asyncio.Task[Any]] = set()
         self.stopping = False
-        self._limit = asyncio.Semaphore(settings.concurrency)
+        self._limit = asyncio.Semaphore(monitor.settings.concurrency)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._reloading: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
-        self._old_fetchers: list[Fetcher] = []
+
+    @property
+    def settings(self) -> Settings:
+        return self.monitor.settings
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -130,11 +114,10 @@ class Daemon:
         lock: TextIO | None = None
         try:
             lock = acquire_pid_file(self.pid_file) if self.pid_file else None
-            self.fetcher = Fetcher(self.fetch_settings(self.settings))
-            self.parser = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="parse")
+            await self.monitor.start_polling()
             self.scheduler = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True})
             self.scheduler.start()
-            self._schedule(self.settings.sources)
+            await self._schedule(self.settings.sources)
             self._schedule_pruning()
             sender = asyncio.create_task(self._sender_loop(), name="outbox-sender")
             watchdog = self._start_watchdog()
@@ -156,6 +139,7 @@ class Daemon:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            await self.monitor.stop_polling()
             if lock is not None and self.pid_file is not None:
                 release_pid_file(self.pid_file, lock)
         log.info("stopped")
@@ -177,18 +161,18 @@ class Daemon:
         sdnotify.reloading()
         path = self.settings.config_path
         try:
-            new = self.load_settings(path)
+            new = self.monitor.reload_settings()
         except ConfigError as exc:
             log.error("config reload rejected, keeping the running config: %s", exc)
         except Exception:
             log.exception("config reload failed, keeping the running config")
         else:
-            report = self.apply_settings(self.settings, new)
+            report = await self.apply_settings(self.settings, new)
             log.info("config reloaded from %s: %s", path, report.describe())
         finally:
             sdnotify.ready(self._status_line())
 
-    def apply_settings(self, old: Settings, new: Settings) -> ReloadReport:
+    async def apply_settings(self, old: Settings, new: Settings) -> ReloadReport:
         """Move the running daemon from `old` to `new`: added sources start, removed ones
         stop, changed schedules are replanned; state in the database is kept."""
         notes: list[str] = []
@@ -196,20 +180,16 @@ class Daemon:
             notes.append(f"database change ignored until restart (still {old.database})")
             new = replace(new, database=old.database)
         plan = plan_sources(old, new)
-        fetcher_replaced = False
-        if self.fetcher is not None and self.fetch_settings(new) != self.fetch_settings(old):
-            self._retire_fetcher(self.fetcher)
-            self.fetcher = Fetcher(self.fetch_settings(new))
-            fetcher_replaced = True
+        fetcher_replaced = self.monitor.use_settings(new)
         if new.concurrency != old.concurrency:
             self._limit = asyncio.Semaphore(new.concurrency)
-        self.settings = new
-        self.router = self.make_router(new)
         if self.scheduler is not None:
             for name in plan.removed:
-                self._unschedule(name)
-            self._schedule([s for s in new.sources if s.name in plan.rescheduled], spread=False)
-            self._schedule([s for s in new.sources if s.name in plan.added])
+                await self._unschedule(name)
+            await self._schedule(
+                [s for s in new.sources if s.name in plan.rescheduled], spread=False
+            )
+            await self._schedule([s for s in new.sources if s.name in plan.added])
         return ReloadReport(plan=plan, fetcher_replaced=fetcher_replaced, notes=tuple(notes))
 
     async def _shutdown(self, sender: asyncio.Task[None], watchdog: asyncio.Task[None] | None):
@@ -247,21 +227,16 @@ class Daemon:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
-        await asyncio.gather(*self._background, return_exceptions=True)
-        for fetcher in [*self._old_fetchers, self.fetcher]:
-            if fetcher is not None:
-                await fetcher.aclose()
-        if self.parser is not None:
-            self.parser.shutdown(wait=False, cancel_futures=True)
 
     # -- scheduling -------------------------------------------------------------------------
 
-    def _schedule(self, sources: Sequence[Source], spread: bool = True) -> None:
+    async def _schedule(self, sources: Sequence[Source], spread: bool = True) -> None:
         assert self.scheduler is not None
+        store = self.monitor.store
         tz = self.scheduler.timezone
         now = datetime.now(tz)
         for index, source in enumerate(sources):
-            state = self.store.source_state(source.name)
+            state = await store.run(store.source_state, source.name)
             every = period(source, now)
             offset = spread_offset(index, len(sources)) if spread else 0.0
             first = first_run(now, offset, state.last_poll, state.consecutive_errors, every)
@@ -277,7 +252,7 @@ class Daemon:
                 coalesce=True,
                 replace_existing=True,
             )
-            self._note_next_run(source.name, first)
+            await self._note_next_run(source.name, first)
             log.debug("%s: first poll at %s", source.name, first.isoformat(timespec="seconds"))
 
     def _schedule_pruning(self) -> None:
@@ -300,8 +275,9 @@ class Daemon:
         if keep is None or self.stopping:
             return 0
         before = (datetime.now(UTC) - timedelta(seconds=keep)).isoformat(timespec="seconds")
+        store = self.monitor.store
         try:
-            dropped = self.store.prune_events(before)
+            dropped = await store.run(store.prune_events, before)
         except StoreError as exc:
             log.warning("dropping old events failed (tried again later): %s", exc)
             return 0
@@ -309,22 +285,22 @@ class Daemon:
             log.info("dropped %d events recorded before %s (keep_events)", dropped, before)
         return dropped
 
-    def _unschedule(self, name: str) -> None:
+    async def _unschedule(self, name: str) -> None:
         assert self.scheduler is not None
         if self.scheduler.get_job(name) is not None:
             self.scheduler.remove_job(name)
-        self._note_next_run(name, None)
+        await self._note_next_run(name, None)
 
     async def _poll(self, name: str) -> None:
         """One scheduled run of one source."""
         source = self.settings.source(name)
-        if source is None or self.stopping or self.fetcher is None:
+        if source is None or self.stopping or self.monitor.fetcher is None:
             return
         started = datetime.now(UTC)
         if self._host_free_at(source.url) is not None:
             # The host answered 429/503 with Retry-After (maybe to another source): wait
             # without counting a failure.
-            self._plan_next(source, started)
+            await self._plan_next(source, started)
             return
         task = asyncio.current_task()
         if task is not None:
@@ -335,14 +311,7 @@ class Daemon:
                 if self.stopping:
                     return
                 source = self.settings.source(name) or source
-                outcome = await check_source(
-                    source,
-                    fetcher=self.fetcher,
-                    store=self.store,
-                    route=self.router,
-                    failure_threshold=self.settings.failure_threshold,
-                    executor=self.parser,
-                )
+                outcome = await self.monitor.poll_async(source)
         except Exception:
             log.exception("%s: poll crashed", name)
         finally:
@@ -352,9 +321,9 @@ class Daemon:
             _log_outcome(outcome)
             if outcome.events:
                 self._wake.set()
-        self._plan_next(source, started)
+        await self._plan_next(source, started)
 
-    def _plan_next(self, source: Source, started: datetime) -> None:
+    async def _plan_next(self, source: Source, started: datetime) -> None:
         """Postpone the next run of a failing source (backoff) or of a host that asked to
         wait (Retry-After), and record when it runs."""
         if self.scheduler is None or self.stopping:
@@ -362,11 +331,15 @@ class Daemon:
         job = self.scheduler.get_job(source.name)
         if job is None:
             return
+        store = self.monitor.store
         try:
-            state = self.store.source_state(source.name)
+            state = await store.run(store.source_state, source.name)
         except StoreError as exc:
             # The poll itself said so already; the trigger's next run stands.
             log.debug("%s: next run not planned: %s", source.name, exc)
+            return
+        job = self.scheduler.get_job(source.name) if self.scheduler is not None else None
+        if job is None:
             return
         scheduled = job.next_run_time
         upcoming = next_run_after(
@@ -388,35 +361,19 @@ class Daemon:
                 )
             else:
                 log.info("%s: host asked to wait (Retry-After), next poll in %s", source.name, wait)
-        self._note_next_run(source.name, upcoming)
+        await self._note_next_run(source.name, upcoming)
 
     def _host_free_at(self, url: str) -> datetime | None:
-        if self.fetcher is None:
-            return None
-        wait = self.fetcher.host_not_before(url) - time.monotonic()
+        wait = self.monitor.host_wait(url)
         return datetime.now(UTC) + timedelta(seconds=wait) if wait > 0 else None
 
-    def _note_next_run(self, name: str, when: datetime | None) -> None:
+    async def _note_next_run(self, name: str, when: datetime | None) -> None:
         text = when.astimezone(UTC).isoformat(timespec="seconds") if when else None
+        store = self.monitor.store
         try:
-            self.store.set_next_run(name, text)
+            await store.run(store.set_next_run, name, text)
         except Exception:
             log.exception("%s: cannot record the next run time", name)
-
-    def _retire_fetcher(self, fetcher: Fetcher) -> None:
-        """Close a replaced fetcher once the polls that use it are done."""
-        pending = set(self.inflight)
-        self._old_fetchers.append(fetcher)
-
-        async def close_later() -> None:
-            if pending:
-                await asyncio.wait(pending)
-            self._old_fetchers.remove(fetcher)
-            await fetcher.aclose()
-
-        task = asyncio.get_running_loop().create_task(close_later())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # -- outbox and watchdog ----------------------------------------------------------------
 
@@ -429,23 +386,18 @@ class Daemon:
             self._wake.clear()
 
     async def _deliver_once(self) -> None:
-        if self.deliver is None:
+        if not self.deliver:
             return
         try:
-            report = await self.deliver(self.settings, self.store)
+            report = await self.monitor.deliver_async()
         except StoreError as exc:  # disk full, locked: no traceback every round
             log.warning("sending alerts paused, the outbox keeps them: %s", exc)
             return
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
             return
-        busy = any(getattr(report, name, 0) for name in ("messages", "retrying", "failed"))
-        describe = getattr(report, "describe", None)
-        log.log(
-            logging.INFO if busy else logging.DEBUG,
-            "outbox: %s",
-            describe() if callable(describe) else report,
-        )
+        busy = report.messages or report.retrying or report.failed
+        log.log(logging.INFO if busy else logging.DEBUG, "outbox: %s", report.describe())
 
     def _start_watchdog(self) -> asyncio.Task[None] | None:
         every = sdnotify.watchdog_interval()

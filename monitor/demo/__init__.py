@@ -14,7 +14,6 @@ No config file and no network beyond 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import tempfile
@@ -24,9 +23,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.models import Channel, Event, Settings, Source
+
+if TYPE_CHECKING:
+    from monitor.app import Monitor
 
 PAGE_PATH = "/en/politics/"
 ALERTS_PATH = "/alerts"
@@ -124,64 +126,47 @@ def demo_settings(folder: Path, site: DemoSite) -> Settings:
     )
 
 
-async def poll_once(settings: Settings, store: Any) -> Any:
-    """One check of the demo source, alerts routed into the outbox; then deliver them."""
-    from monitor.alerts.notify import deliver_due, route_events
-    from monitor.cli import fetch_settings
-    from monitor.pipeline.check import check_source
-    from monitor.pipeline.fetch import Fetcher
-
-    async with Fetcher(fetch_settings(settings)) as fetcher:
-        outcome = await check_source(
-            settings.sources[0], fetcher=fetcher, store=store, route=route_events(settings)
-        )
-    await deliver_due(settings, store)
-    return outcome
-
-
 Echo = Callable[[str], None]
 Table = Callable[[Sequence[Any]], None]
 
 
 def run_demo(echo: Echo, print_items: Table, print_events: Table) -> int:
-    """The demo, written with `echo`; returns the exit status."""
-    from monitor.pipeline.store import Store
+    """The demo, written with `echo` (tables with the two printers); returns the exit
+    status."""
+    from monitor.app import Monitor
 
     logging.getLogger("apprise").setLevel(logging.WARNING)
     site = DemoSite(body=page(FIRST_PAGE)).start()
     try:
-        with tempfile.TemporaryDirectory(prefix="monitor-demo-") as folder:
-            settings = demo_settings(Path(folder), site)
-            store = Store.open(settings.database)
-            try:
-                return _story(settings, store, site, echo, print_items, print_events)
-            finally:
-                store.close()
+        with (
+            tempfile.TemporaryDirectory(prefix="monitor-demo-") as folder,
+            Monitor(demo_settings(Path(folder), site)) as monitor,
+        ):
+            return _story(monitor, site, echo, print_items, print_events)
     finally:
         site.stop()
 
 
 def _story(
-    settings: Settings,
-    store: Any,
+    monitor: Monitor,
     site: DemoSite,
     echo: Echo,
     print_items: Table,
     print_events: Table,
 ) -> int:
-    source = settings.sources[0]
+    source = monitor.settings.sources[0]
     echo("news-monitor demo: offline, on a sample page served from this machine.\n")
     echo(f"1. A Pozirk-like section page is served at {source.url}")
     echo(f"   The source {source.name!r} reads it with the built-in profile 'pozirk',")
     echo(f"   which flags teasers that say {source.rule.paywall_text[0]!r}.")
     echo("   The database is a temporary file; nothing is kept.\n")
 
-    first = asyncio.run(poll_once(settings, store))
+    # Each poll routes its events into the outbox, then the outbox is delivered.
+    (first,) = monitor.check()
     if first.failed:
         echo(f"   the first poll failed: {first.error}")
         return 1
-    stored = sorted(store.load_items(source.name).values(), key=lambda s: s.position or 0)
-    known = [s.item for s in stored]
+    known = monitor.items(source=source.name)
     paid = sum(1 for item in known if item.paywalled)
     echo(f"2. First poll: {first.items} items, {paid} of them POZIRK+. A first poll is a")
     echo("   baseline: recorded silently, no alerts.\n")
@@ -190,7 +175,7 @@ def _story(
     site.show(page(LATER_PAGE))
     echo("\n3. The page changes: two new stories (one POZIRK+), a headline is edited,")
     echo("   and one story's paywall is lifted. Second poll:\n")
-    second = asyncio.run(poll_once(settings, store))
+    (second,) = monitor.check()
     if second.failed:
         echo(f"   the second poll failed: {second.error}")
         return 1
