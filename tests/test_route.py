@@ -8,7 +8,7 @@ from monitor.alerts.notify import route_events
 from monitor.alerts.route import ChannelFilter, Keywords, dedupe_key, fold
 from monitor.config.settings import parse_settings
 from monitor.models import Change, ConfigError, Event, Item
-from monitor.pipeline.store import OutboxRow
+from monitor.pipeline.store import OutboxRow, Store
 
 AT = "2026-11-24T10:00:00+00:00"
 LUKASENKA = Item(
@@ -175,33 +175,50 @@ def test_invalid_regex_is_a_config_error(body: str, key: str) -> None:
     assert info.value.line is not None
 
 
-def test_same_article_in_page_and_feed_is_one_alert_per_channel() -> None:
+def test_same_article_in_page_and_feed_is_one_alert_per_channel(tmp_path) -> None:
     settings = parse_settings(
         channel_config("") + '\n[channels.other]\nurls = ["json://127.0.0.1:9/"]\n',
         "monitor.toml",
         environ={},
     )
     router = route_events(settings)
-    # The section page keys the item by its URL; the feed by its guid: one dedupe key.
+    # The section page keys the item by its URL; the feed by its guid: one subject.
     from_page = new(LUKASENKA, "pozirk-politics")
     from_feed = new(
         Item(key="pozirk-guid-1", url=LUKASENKA.url, title=LUKASENKA.title, paywalled=True),
         "pozirk-feed",
     )
-    rows = router([from_page]) + router([from_feed])
-    assert rows == [
-        OutboxRow(0, "ch", "new:" + LUKASENKA.url),
-        OutboxRow(0, "other", "new:" + LUKASENKA.url),
-        OutboxRow(0, "ch", "new:" + LUKASENKA.url),
-        OutboxRow(0, "other", "new:" + LUKASENKA.url),
+    told = (("item " + LUKASENKA.url, "listed"),)
+    assert router([from_page]) == [
+        OutboxRow(0, "ch", told=told),
+        OutboxRow(0, "other", told=told),
     ]
+    store = Store.open(tmp_path / "monitor.db")
+    for event in (from_page, from_feed):
+        store.record_unchanged(
+            event.source, "https://pozirk.online/", "feed", AT, 200, [event], router([event])
+        )
+    rows = store.conn.execute(
+        "SELECT o.channel, e.source FROM outbox o JOIN events e ON e.id = o.event_id"
+    ).fetchall()
+    assert sorted(rows) == [("ch", "pozirk-politics"), ("other", "pozirk-politics")]
+    store.close()
 
 
-def test_dedupe_keys() -> None:
-    assert dedupe_key(new(FREE)) == "new:https://pozirk.online/en/news/2/"
-    assert dedupe_key(HEALTH) is None
-    assert dedupe_key(Event("removed", "s", AT, FREE)) is None
-    assert (
-        dedupe_key(NOW_FREE)
-        == 'changed:https://pozirk.online/en/news/2/:[["paywalled", true, false]]'
+def test_what_an_alert_tells() -> None:
+    assert dedupe_key(new(FREE)) == (("item https://pozirk.online/en/news/2/", "listed"),)
+    assert dedupe_key(HEALTH) == ()
+    assert dedupe_key(Event("removed", "s", AT, FREE)) == (
+        ("item https://pozirk.online/en/news/2/", "removed"),
     )
+    # A change tells the new value only: whoever saw which value before, free is free.
+    assert dedupe_key(NOW_FREE) == (("paywalled https://pozirk.online/en/news/2/", "false"),)
+    retitled = Event(
+        "changed", "s", AT, FREE, changes=(Change("title", "Old", " Minsk  weather:\nsnow"),)
+    )
+    assert dedupe_key(retitled) == (
+        ("title https://pozirk.online/en/news/2/", '"Minsk weather: snow"'),
+    )
+    # Without a link, an item is known within its own source only.
+    linkless = Item(key="episode-12", url="", title="Episode 12")
+    assert dedupe_key(Event("new", "pod", AT, linkless)) == (("item pod episode-12", "listed"),)

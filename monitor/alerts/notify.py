@@ -2,11 +2,14 @@
 
 `route_events(settings)` gives `check_source` the router that turns a poll's events into
 outbox rows (written in the poll's own transaction). `deliver_due(settings, store)` sends
-what is due, channel by channel and URL by URL, concurrently: a dead URL never holds up the
-others. A row is marked only after the service accepted the message; failures are retried
-with exponential backoff and jitter until `max_attempts` or `give_up_after`, then the row
-ends `failed`. Quiet hours and digests hold rows; rate limits space messages out. An outage
-is logged once when it starts and once when it ends, whatever the number of messages.
+what is due, channel by channel and URL by URL, concurrently. Every URL has its own state
+of each row: it is marked only after that URL's service accepted the message, and a URL
+that fails is retried on its own schedule (exponential backoff and jitter) until
+`max_attempts` or `give_up_after`, then gives up on the row; a dead URL never delays or
+blocks another, and a URL that took a row never gets it again. Quiet hours and digests
+hold rows; rate limits space messages out. An outage is logged once when it starts and
+once when it ends, whatever the number of messages. Every database call runs on the
+store's own thread (`Store.run`), so a locked database never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from monitor.alerts.clock import next_digest, quiet_until, zone
 from monitor.alerts.outbox import (
     OutboxEntry,
     TargetState,
+    UrlDelivery,
     claim,
     iso,
     mark_attempt_failed,
@@ -34,6 +38,7 @@ from monitor.alerts.outbox import (
     process_id,
     release,
     save_target_state,
+    settle,
     target_state,
 )
 from monitor.alerts.render import TemplateError, render
@@ -68,7 +73,7 @@ def route_events(settings: Settings) -> Router:
     filters = [ChannelFilter.of(channel) for channel in settings.channels]
 
     def router(events: Sequence[Event]) -> list[OutboxRow]:
-        return [OutboxRow(i, name, dedupe) for i, name, dedupe in route(filters, events)]
+        return [OutboxRow(i, name, told=told) for i, name, told in route(filters, events)]
 
     return router
 
@@ -127,8 +132,6 @@ class _Round:
     rate_wait: float
     after_send: AfterSend | None
     t0: float = field(default_factory=time.monotonic)
-    # Rows whose attempt count this round already raised (a channel with several URLs).
-    counted: set[int] = field(default_factory=set)
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self.t0)
@@ -159,7 +162,7 @@ async def deliver_due(
         after_send=after_send,
     )
     by_channel: dict[str, list[OutboxEntry]] = {}
-    for entry in pending(store):
+    for entry in await store.run(pending, store):
         by_channel.setdefault(entry.channel, []).append(entry)
     channels = {channel.name: channel for channel in settings.channels}
     report = DeliveryReport()
@@ -168,7 +171,7 @@ async def deliver_due(
         channel = channels.get(name)
         if channel is None:
             problem = f"{len(entries)} alerts wait for it, but it is no longer configured"
-            _channel_problem(store, name, problem, run.now())
+            await _channel_problem(store, name, problem, run.now())
             report = report.merge(DeliveryReport(held=len(entries)))
             continue
         jobs.append(_deliver_channel(run, channel, entries))
@@ -180,26 +183,34 @@ async def deliver_due(
 async def _deliver_channel(
     run: _Round, channel: Channel, entries: list[OutboxEntry]
 ) -> DeliveryReport:
+    store = run.store
     try:
         tgts = targets(channel, load_plugins(channel))
     except ValueError as exc:
-        _channel_problem(run.store, channel.name, f"cannot load its URLs: {exc}", run.now())
+        await _channel_problem(store, channel.name, f"cannot load its URLs: {exc}", run.now())
         return DeliveryReport(held=len(entries), errors=(f"{channel.name}: {exc}",))
-    _channel_problem(run.store, channel.name, None, run.now())
+    await _channel_problem(store, channel.name, None, run.now())
+    ids = frozenset(t.id for t in tgts)
+    # Rows every URL configured now has taken (the others were removed from the config).
+    done = [e.id for e in entries if ids <= e.delivered]
+    sent = await store.run(settle, store, done, ids, run.now()) if done else 0
+    entries = [e for e in entries if e.id not in done]
+    if not entries:
+        return DeliveryReport(sent=sent)
     hold = _hold_until(channel, entries, run.now())
     if hold is not None:
         log.debug("channel %r: holding %d alerts until %s", channel.name, len(entries), iso(hold))
-        return DeliveryReport(held=len(entries), next_due=iso(hold))
+        return DeliveryReport(sent=sent, held=len(entries), next_due=iso(hold))
     owner = process_id()
-    entries = claim(run.store, entries, owner, datetime.now(UTC) + timedelta(seconds=CLAIM))
-    ids = frozenset(t.id for t in tgts)
+    until = datetime.now(UTC) + timedelta(seconds=CLAIM)
+    entries = await store.run(claim, store, entries, owner, until)
     try:
         results = await asyncio.gather(
             *(_deliver_target(run, channel, t, entries, ids) for t in tgts)
         )
     finally:
-        release(run.store, entries, owner)
-    report = DeliveryReport()
+        await store.run(release, store, entries, owner)
+    report = DeliveryReport(sent=sent)
     for result in results:
         report = report.merge(result)
     # A row counts once, however many URLs held or retried it.
@@ -214,9 +225,9 @@ async def _deliver_channel(
 _CHANNEL = "*"
 
 
-def _channel_problem(store: Store, name: str, problem: str | None, now: datetime) -> None:
+async def _channel_problem(store: Store, name: str, problem: str | None, now: datetime) -> None:
     """Log a channel-wide problem when it appears and when it is gone, not every round."""
-    state = target_state(store, name, _CHANNEL)
+    state = await store.run(target_state, store, name, _CHANNEL)
     if problem and not state.failing_since:
         log.warning("channel %r: %s", name, problem)
     elif problem:
@@ -226,7 +237,9 @@ def _channel_problem(store: Store, name: str, problem: str | None, now: datetime
     else:
         return
     failing = (state.failing_since or iso(now)) if problem else None
-    save_target_state(store, replace(state, failing_since=failing, last_error=problem))
+    await store.run(
+        save_target_state, store, replace(state, failing_since=failing, last_error=problem)
+    )
 
 
 def _hold_until(channel: Channel, entries: list[OutboxEntry], now: datetime) -> datetime | None:
@@ -246,17 +259,20 @@ def _hold_until(channel: Channel, entries: list[OutboxEntry], now: datetime) -> 
 async def _deliver_target(
     run: _Round, channel: Channel, target: Target, entries: list[OutboxEntry], ids: frozenset[str]
 ) -> DeliveryReport:
-    todo = [e for e in entries if target.id not in e.delivered]
+    store = run.store
+    # What this URL still owes, on its own schedule; rows it gave up on wait for a retry.
+    todo = [e for e in entries if e.url(target.id).status == "pending"]
     if not todo:
         return DeliveryReport()
-    if not run.force and parse_iso(todo[0].next_attempt) > run.now():
+    due = todo[0].url(target.id).next_attempt
+    if not run.force and due and parse_iso(due) > run.now():
         # Retrying later; later rows wait behind it so that alerts arrive in order.
-        return DeliveryReport(held=len(todo), next_due=todo[0].next_attempt)
-    state = target_state(run.store, channel.name, target.id)
+        return DeliveryReport(held=len(todo), next_due=due)
+    state = await store.run(target_state, store, channel.name, target.id)
     try:
         messages = render([e.event for e in todo], target.format, channel.template, target.limit)
     except TemplateError as exc:
-        return _failed(run, channel, target, state, todo, str(exc))
+        return await _failed(run, channel, target, ids, state, todo, str(exc))
     report = DeliveryReport()
     offset = 0
     for message in messages:
@@ -270,11 +286,12 @@ async def _deliver_target(
             await asyncio.sleep(wait)
         error = await _send(target, message, run.send_timeout, channel.secrets)
         if error is not None:
-            return report.merge(_failed(run, channel, target, state, todo[offset:], error, batch))
+            failed = await _failed(run, channel, target, ids, state, todo[offset:], error, batch)
+            return report.merge(failed)
         if run.after_send is not None:
             run.after_send(target, message)
         now = run.now()
-        sent = mark_delivered(run.store, [e.id for e in batch], target.id, ids, now)
+        sent = await store.run(mark_delivered, store, [e.id for e in batch], target.id, ids, now)
         if state.failing_since:
             log.info(
                 "channel %r (%s) delivers again (failing since %s)",
@@ -289,7 +306,7 @@ async def _deliver_target(
             label=target.label,
             next_send=iso(now + timedelta(seconds=spacing)) if spacing else None,
         )
-        save_target_state(run.store, state)
+        await store.run(save_target_state, store, state)
         report = report.merge(DeliveryReport(sent=sent, messages=1))
         offset += message.count
     return report
@@ -301,33 +318,35 @@ def _rate_wait(state: TargetState, now: datetime) -> float:
     return max(0.0, (parse_iso(state.next_send) - now).total_seconds())
 
 
-def _failed(
+async def _failed(
     run: _Round,
     channel: Channel,
     target: Target,
+    ids: frozenset[str],
     state: TargetState,
     todo: list[OutboxEntry],
     error: str,
     batch: list[OutboxEntry] | None = None,
 ) -> DeliveryReport:
-    """Record a failed attempt on `batch` (default: all of `todo`) and log it once per outage."""
+    """Record a failed attempt of this URL on `batch` (default: all of `todo`) and log it
+    once per outage."""
     batch = todo if batch is None else batch
     now = run.now()
-    counted = {e.id for e in batch if e.id in run.counted}
-    run.counted.update(e.id for e in batch)
-    attempts = max(e.attempts for e in batch) + 1
+    attempts = max(e.url(target.id).attempts for e in batch) + 1
     delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1)) * random.uniform(0.75, 1.25)
     delay = max(delay, retry_after_hint(error) or 0.0)
-    give_up = [e.id for e in batch if _gives_up(channel, e, now)]
+    give_up = [e.id for e in batch if _gives_up(channel, e.url(target.id), now)]
     line = f"{target.label}: {error}"
-    mark_attempt_failed(
+    await run.store.run(
+        mark_attempt_failed,
         run.store,
-        batch,
+        [e.id for e in batch],
+        target.id,
+        ids,
         error=line,
         now=now,
         next_attempt=now + timedelta(seconds=delay),
         give_up=give_up,
-        counted=counted,
     )
     if not state.failing_since:
         log.warning(
@@ -349,7 +368,8 @@ def _failed(
             timedelta(seconds=int(channel.give_up_after)),
             error,
         )
-    save_target_state(
+    await run.store.run(
+        save_target_state,
         run.store,
         replace(
             state,
@@ -382,10 +402,11 @@ def retry_after_hint(error: str) -> float | None:
     return min(float(match.group(1)), MAX_RETRY_AFTER) if match else None
 
 
-def _gives_up(channel: Channel, entry: OutboxEntry, now: datetime) -> bool:
-    if channel.max_attempts and entry.attempts + 1 >= channel.max_attempts:
+def _gives_up(channel: Channel, url: UrlDelivery, now: datetime) -> bool:
+    """Whether this URL's failed attempt on a row is its last one."""
+    if channel.max_attempts and url.attempts + 1 >= channel.max_attempts:
         return True
-    first = parse_iso(entry.first_attempt) if entry.first_attempt else now
+    first = parse_iso(url.first_attempt) if url.first_attempt else now
     return (now - first).total_seconds() >= channel.give_up_after
 
 

@@ -1,15 +1,20 @@
 """The notification outbox in SQLite: what is owed to whom, and each URL's delivery state.
 
-A row is `pending` until every URL of its channel took it (`delivered` lists the targets
-that did), then `sent`; a row no URL could take before its deadline ends `failed`.
-Rows are only ever updated after the channel answered, so a crash repeats at most the one
-message that was in flight.
+A row is what one event owes one channel. Every URL of the channel has its own state of
+the row (table `deliveries`): pending with its own retry schedule, sent, or failed (that
+URL gave up). A URL that took a row never gets it again, and a dead URL never delays or
+blocks another. The row sums its URLs up: `sent` once every URL of the channel took it,
+`failed` when every URL still owed it gave up, else `pending`; its `attempts`,
+`next_attempt` and `last_error` speak of the URLs still owed it (what `monitor outbox`
+shows). States are only written after the service answered, so a crash repeats at most
+the one message that was in flight.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,8 +24,33 @@ from monitor.pipeline.store import Store, event_from_row
 
 
 @dataclass(frozen=True)
+class UrlDelivery:
+    """One URL's state of one outbox row. A URL with no state yet owes the row, due now."""
+
+    target: str
+    status: str = "pending"
+    attempts: int = 0
+    first_attempt: str | None = None
+    next_attempt: str | None = None
+    last_error: str | None = None
+    sent_at: str | None = None
+    # The URL in Apprise's privacy form, when a send to it was recorded.
+    label: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "url": self.label or f"url {self.target}",
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt": self.next_attempt,
+            "last_error": self.last_error,
+            "sent_at": self.sent_at,
+        }
+
+
+@dataclass(frozen=True)
 class OutboxEntry:
-    """One outbox row with the event it carries."""
+    """One outbox row with the event it carries and its URLs' states."""
 
     id: int
     channel: str
@@ -30,9 +60,21 @@ class OutboxEntry:
     next_attempt: str
     last_error: str | None
     sent_at: str | None
-    delivered: frozenset[str]
     first_attempt: str | None
     event: Event
+    urls: tuple[UrlDelivery, ...] = ()
+
+    def url(self, target: str) -> UrlDelivery:
+        """The state of one URL (pending and due when it has none yet)."""
+        for state in self.urls:
+            if state.target == target:
+                return state
+        return UrlDelivery(target)
+
+    @property
+    def delivered(self) -> frozenset[str]:
+        """The URLs that took this row."""
+        return frozenset(u.target for u in self.urls if u.status == "sent")
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -44,6 +86,7 @@ class OutboxEntry:
             "next_attempt": self.next_attempt,
             "last_error": self.last_error,
             "event": self.event.to_json(),
+            "urls": [u.to_json() for u in self.urls],
         }
 
 
@@ -61,42 +104,55 @@ class TargetState:
 
 _SELECT = (
     "SELECT o.id, o.channel, o.status, o.attempts, o.created, o.next_attempt, o.last_error,"
-    " o.sent_at, o.delivered, o.first_attempt,"
+    " o.sent_at, o.first_attempt,"
     " e.id, e.at, e.source, e.kind, e.key, e.url, e.title, e.section, e.published,"
     " e.paywalled, e.changes, e.detail"
     " FROM outbox o JOIN events e ON e.id = o.event_id"
 )
 
 
-def _entry(row: Sequence[object]) -> OutboxEntry:
-    delivered = str(row[8] or "")
-    return OutboxEntry(
-        id=int(row[0]),  # type: ignore[call-overload]
-        channel=str(row[1]),
-        status=str(row[2]),
-        attempts=int(row[3]),  # type: ignore[call-overload]
-        created=str(row[4]),
-        next_attempt=str(row[5]),
-        last_error=row[6],  # type: ignore[arg-type]
-        sent_at=row[7],  # type: ignore[arg-type]
-        delivered=frozenset(delivered.split()),
-        first_attempt=row[9],  # type: ignore[arg-type]
-        event=event_from_row(row[10:]),
-    )
+def _entries(store: Store, statuses: tuple[str, ...]) -> list[OutboxEntry]:
+    marks = ",".join("?" * len(statuses))
+    with store.reading() as conn:
+        rows = conn.execute(
+            f"{_SELECT} WHERE o.status IN ({marks}) ORDER BY o.id", statuses
+        ).fetchall()
+        urls: dict[int, list[UrlDelivery]] = {}
+        for row in conn.execute(
+            "SELECT d.outbox_id, d.target, d.status, d.attempts, d.first_attempt,"
+            " d.next_attempt, d.last_error, d.sent_at, t.label"
+            " FROM deliveries d JOIN outbox o ON o.id = d.outbox_id"
+            " LEFT JOIN delivery_targets t ON t.channel = o.channel AND t.target = d.target"
+            f" WHERE o.status IN ({marks}) ORDER BY d.outbox_id, t.label, d.target",
+            statuses,
+        ):
+            urls.setdefault(int(row[0]), []).append(UrlDelivery(*row[1:]))
+    return [
+        OutboxEntry(
+            id=int(row[0]),
+            channel=str(row[1]),
+            status=str(row[2]),
+            attempts=int(row[3]),
+            created=str(row[4]),
+            next_attempt=str(row[5]),
+            last_error=row[6],
+            sent_at=row[7],
+            first_attempt=row[8],
+            event=event_from_row(row[9:]),
+            urls=tuple(urls.get(int(row[0]), ())),
+        )
+        for row in rows
+    ]
 
 
 def pending(store: Store) -> list[OutboxEntry]:
     """Every pending row, oldest first."""
-    rows = store.conn.execute(f"{_SELECT} WHERE o.status = 'pending' ORDER BY o.id").fetchall()
-    return [_entry(row) for row in rows]
+    return _entries(store, ("pending",))
 
 
 def unsent(store: Store) -> list[OutboxEntry]:
     """Pending and failed rows, oldest first (what `monitor outbox` lists)."""
-    rows = store.conn.execute(
-        f"{_SELECT} WHERE o.status IN ('pending', 'failed') ORDER BY o.id"
-    ).fetchall()
-    return [_entry(row) for row in rows]
+    return _entries(store, ("pending", "failed"))
 
 
 def process_id() -> str:
@@ -164,58 +220,117 @@ def _alive(pid: int) -> bool:
 def mark_delivered(
     store: Store, ids: Iterable[int], target: str, targets: frozenset[str], now: datetime
 ) -> int:
-    """Record that `target` took these rows; a row all `targets` took is sent. Returns how
-    many rows are now sent."""
+    """Record that `target` took these rows; a row every one of `targets` (the channel's
+    URLs) took is sent. Returns how many rows are now sent."""
     sent = 0
     with store.transaction() as conn:
         for row_id in ids:
-            row = conn.execute("SELECT delivered FROM outbox WHERE id = ?", (row_id,)).fetchone()
-            done = set(str(row[0] or "").split()) | {target} if row else {target}
-            complete = targets <= done
             conn.execute(
-                "UPDATE outbox SET delivered = ?, status = CASE WHEN ? THEN 'sent' ELSE status END,"
-                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END WHERE id = ?",
-                (" ".join(sorted(done)), complete, complete, iso(now), row_id),
+                "INSERT INTO deliveries (outbox_id, target, status, sent_at)"
+                " VALUES (?, ?, 'sent', ?) ON CONFLICT (outbox_id, target) DO UPDATE SET"
+                " status = 'sent', sent_at = excluded.sent_at, last_error = NULL",
+                (row_id, target, iso(now)),
             )
-            sent += complete
+            sent += _sum_up(conn, row_id, targets, now)
     return sent
 
 
 def mark_attempt_failed(
     store: Store,
-    entries: Iterable[OutboxEntry],
+    ids: Iterable[int],
+    target: str,
+    targets: frozenset[str],
     *,
     error: str,
     now: datetime,
     next_attempt: datetime,
     give_up: Iterable[int] = (),
-    counted: Iterable[int] = (),
 ) -> None:
-    """One failed attempt on these rows: retry at `next_attempt`, or end `failed`.
-
-    Rows in `counted` already had this round's attempt counted (by another URL)."""
+    """One failed attempt of `target` on these rows: it retries them at `next_attempt`, or
+    gives up on those in `give_up`. The channel's other URLs are not touched."""
     failed = set(give_up)
-    skip = set(counted)
     with store.transaction() as conn:
-        for entry in entries:
+        for row_id in ids:
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt = ?,"
-                " first_attempt = coalesce(first_attempt, ?),"
-                " status = CASE WHEN ? THEN 'failed' ELSE status END WHERE id = ?",
+                "INSERT INTO deliveries (outbox_id, target, status, attempts, first_attempt,"
+                " next_attempt, last_error) VALUES (?, ?, ?, 1, ?, ?, ?)"
+                " ON CONFLICT (outbox_id, target) DO UPDATE SET attempts = attempts + 1,"
+                " first_attempt = coalesce(first_attempt, excluded.first_attempt),"
+                " next_attempt = excluded.next_attempt, last_error = excluded.last_error,"
+                " status = excluded.status",
                 (
-                    int(entry.id not in skip),
-                    error,
-                    iso(next_attempt),
+                    row_id,
+                    target,
+                    "failed" if row_id in failed else "pending",
                     iso(now),
-                    entry.id in failed,
-                    entry.id,
+                    iso(next_attempt),
+                    error,
                 ),
             )
+            _sum_up(conn, row_id, targets, now)
+
+
+def settle(store: Store, ids: Iterable[int], targets: frozenset[str], now: datetime) -> int:
+    """Sum these rows up again for the channel's URLs as configured now (a URL removed
+    from the config owes nothing more). Returns how many rows are now sent."""
+    with store.transaction() as conn:
+        return sum(_sum_up(conn, row_id, targets, now) for row_id in ids)
+
+
+def _sum_up(conn: sqlite3.Connection, row_id: int, targets: frozenset[str], now: datetime) -> bool:
+    """Write a row's status, attempts, schedule and error from its URLs' states; True when
+    the row became sent by it."""
+    row = conn.execute("SELECT status, created FROM outbox WHERE id = ?", (row_id,)).fetchone()
+    if row is None or row[0] == "sent":
+        return False
+    states = {
+        str(r[0]): UrlDelivery(*r)
+        for r in conn.execute(
+            "SELECT target, status, attempts, first_attempt, next_attempt, last_error, sent_at"
+            " FROM deliveries WHERE outbox_id = ?",
+            (row_id,),
+        )
+    }
+    owed = [states.get(t, UrlDelivery(t)) for t in sorted(targets)]
+    owed = [u for u in owed if u.status != "sent"]
+    if not owed:
+        conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+            (iso(now), row_id),
+        )
+        return True
+    waiting = [u for u in owed if u.status == "pending"]
+    # A URL never tried is due since the row was made.
+    dues = [u.next_attempt or str(row[1]) for u in waiting]
+    firsts = [u.first_attempt for u in owed if u.first_attempt]
+    errors = [u.last_error for u in owed if u.last_error]
+    conn.execute(
+        "UPDATE outbox SET status = ?, attempts = ?, next_attempt = coalesce(?, next_attempt),"
+        " first_attempt = ?, last_error = ? WHERE id = ?",
+        (
+            "pending" if waiting else "failed",
+            max(u.attempts for u in owed),
+            min(dues, key=parse_iso) if dues else None,
+            min(firsts, key=parse_iso) if firsts else None,
+            "; ".join(errors) or None,
+            row_id,
+        ),
+    )
+    return False
 
 
 def retry(store: Store, now: datetime) -> int:
-    """Make every pending and failed row due now, failed ones with a fresh deadline."""
+    """Make every pending and failed row due now for every URL that owes it, failed ones
+    with a fresh deadline. Returns how many rows."""
     with store.transaction() as conn:
+        conn.execute(
+            "UPDATE deliveries SET next_attempt = ?,"
+            " attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END,"
+            " first_attempt = CASE WHEN status = 'failed' THEN NULL ELSE first_attempt END,"
+            " status = 'pending' WHERE status IN ('pending', 'failed') AND outbox_id IN"
+            " (SELECT id FROM outbox WHERE status IN ('pending', 'failed'))",
+            (iso(now),),
+        )
         cursor = conn.execute(
             "UPDATE outbox SET next_attempt = ?,"
             " attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END,"

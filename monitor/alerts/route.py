@@ -171,25 +171,46 @@ def item_views(event: Event) -> list[Item]:
     return [now, old]
 
 
-def dedupe_key(event: Event) -> str | None:
-    """What makes two events one alert for a channel (None: every event is its own).
+# What an alert tells a channel about one subject: (subject, state). The store keeps the
+# last state each channel was told of each subject, so a state that comes back (a paywall
+# flipping back, a headline reverted and edited again) is told again, and the same news
+# from a second source (an article in a section page and in the feed) is told once.
+Fact = tuple[str, str]
 
-    A `new` item is known by its canonical URL, so the same article found on a section page
-    and in the site's feed alerts once. A change is known by the URL and what changed.
+
+def dedupe_key(event: Event) -> tuple[Fact, ...]:
+    """What an alert for this event tells a channel; () for an alert that is always sent.
+
+    An alert is a duplicate when the channel was last told every one of its facts already.
+    Subjects are keyed by the item's canonical URL, so two sources listing one article
+    speak of one subject: `new` and `removed` tell whether it is listed; a change tells
+    each changed field's new value (whatever the value before, which sources that poll
+    at different times see differently). A health event is always news.
     """
     item = event.item
-    if item is None or event.kind in ("removed", "health"):
-        return None
+    if item is None or event.kind == "health":
+        return ()
+    # Without a link, the item is known only within its own source.
+    subject = item.url or f"{event.source} {item.key}"
     if event.kind == "new":
-        return "new:" + item.url
-    changes = [[c.field, c.before, c.after] for c in event.changes]
-    return "changed:" + item.url + ":" + json.dumps(changes, ensure_ascii=False, default=str)
+        return ((f"item {subject}", "listed"),)
+    if event.kind == "removed":
+        return ((f"item {subject}", "removed"),)
+    return tuple(
+        (f"{change.field} {subject}", json.dumps(_plain(change.after), ensure_ascii=False))
+        for change in event.changes
+    )
+
+
+def _plain(value: object) -> object:
+    """A field value as compared between sources: whitespace runs count as one space."""
+    return " ".join(value.split()) if isinstance(value, str) else value
 
 
 def route(
     filters: Sequence[ChannelFilter], events: Sequence[Event]
-) -> list[tuple[int, str, str | None]]:
-    """(event index, channel name, dedupe key) for every channel that wants an event."""
+) -> list[tuple[int, str, tuple[Fact, ...]]]:
+    """(event index, channel name, what it tells) for every channel that wants an event."""
     return [
         (index, flt.name, dedupe_key(event))
         for index, event in enumerate(events)

@@ -143,11 +143,46 @@ def _v3_outbox_claims(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
 
 
+def _v4_outbox_per_url(db: Database) -> None:
+    """Alert identity and per-URL delivery.
+
+    `told` keeps what each channel was last told of each subject (see
+    monitor.alerts.route.dedupe_key): an alert repeating all of it is a duplicate, a state
+    that comes back is news. It replaces the unique (channel, dedupe) index, which kept a
+    recurring change from ever being sent again; one event still makes at most one row
+    per channel. `deliveries` holds each URL's own state of each row (sent, retry
+    schedule, give-up), so a dead URL never delays or blocks another."""
+    db.execute("DROP INDEX IF EXISTS idx_outbox_channel_dedupe")
+    db.execute("CREATE UNIQUE INDEX idx_outbox_event_id_channel ON outbox (event_id, channel)")
+    db.execute(
+        "CREATE TABLE told (channel TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,"
+        " PRIMARY KEY (channel, subject))"
+    )
+    # The old keys knew one thing for sure: which articles each channel was told are new.
+    db.execute(
+        "INSERT OR IGNORE INTO told (channel, subject, state) SELECT channel,"
+        " 'item ' || substr(dedupe, 5), 'listed' FROM outbox WHERE dedupe LIKE 'new:%'"
+    )
+    db.execute(
+        "CREATE TABLE deliveries (outbox_id INTEGER NOT NULL REFERENCES outbox (id)"
+        " ON DELETE CASCADE, target TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0, first_attempt TEXT, next_attempt TEXT,"
+        " last_error TEXT, sent_at TEXT, PRIMARY KEY (outbox_id, target))"
+    )
+    taken = db.execute("SELECT id, delivered, sent_at FROM outbox WHERE delivered != ''")
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO deliveries (outbox_id, target, status, sent_at)"
+        " VALUES (?, ?, 'sent', ?)",
+        [(row_id, target, sent_at) for row_id, done, sent_at in taken for target in done.split()],
+    )
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_initial,
     _v2_delivery,
     _v3_outbox_claims,
+    _v4_outbox_per_url,
 )
 
 
@@ -176,11 +211,16 @@ class SourceState:
 
 @dataclass(frozen=True)
 class OutboxRow:
-    """A notification an event owes a channel."""
+    """A notification an event owes a channel.
+
+    `told`: (subject, state) pairs the alert tells the channel; the row is left out when
+    the channel was last told every one of them (monitor.alerts.route.dedupe_key).
+    `dedupe` is a free label kept in its column."""
 
     event_index: int
     channel: str
     dedupe: str | None = None
+    told: tuple[tuple[str, str], ...] = ()
 
 
 class Store:
@@ -485,13 +525,32 @@ class Store:
                 ),
             )
             ids.append(int(cursor.lastrowid or 0))
-        if outbox:
-            self.conn.executemany(
+        for row in outbox:
+            if self._already_told(row):
+                continue
+            self.conn.execute(
                 "INSERT OR IGNORE INTO outbox (event_id, channel, dedupe, created, next_attempt)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [(ids[row.event_index], row.channel, row.dedupe, now, now) for row in outbox],
+                (ids[row.event_index], row.channel, row.dedupe, now, now),
+            )
+            self.conn.executemany(
+                "INSERT INTO told (channel, subject, state) VALUES (?, ?, ?)"
+                " ON CONFLICT (channel, subject) DO UPDATE SET state = excluded.state",
+                [(row.channel, subject, state) for subject, state in row.told],
             )
         return ids
+
+    def _already_told(self, row: OutboxRow) -> bool:
+        """True when the channel's last word on every subject of the row is what it says."""
+        if not row.told:
+            return False
+        for subject, state in row.told:
+            last = self.conn.execute(
+                "SELECT state FROM told WHERE channel = ? AND subject = ?", (row.channel, subject)
+            ).fetchone()
+            if last is None or last[0] != state:
+                return False
+        return True
 
     # -- queries --------------------------------------------------------------------------
 
