@@ -49,7 +49,8 @@ def test_rss2_fields() -> None:
         key="article-1",
         url="https://news.example/a/1",
         title="Budget passes",
-        section="Politics, Economy",
+        # categories in alphabetical order: a feed that reorders them moves nothing
+        section="Economy, Politics",
         published="2026-11-24T08:30:00+00:00",
         paywalled=False,
         summary="The vote was 51&49.",
@@ -133,7 +134,7 @@ def test_json_feed() -> None:
         key="1",
         url="https://news.example/j/1",
         title="Hello & welcome",
-        section="World, Europe",
+        section="Europe, World",
         published="2026-11-24T11:00:00+00:00",
         summary="Body text",
     )
@@ -173,8 +174,8 @@ def test_key_prefers_id_and_canonicalises_url_ids() -> None:
     assert [(i.key, i.url) for i in items] == [
         ("https://news.example/a", "https://news.example/a"),
         ("https://news.example/b", "https://news.example/b"),
-        # no link: the feed's home page stands in as url
-        ("c-1", "https://news.example/"),
+        # no link: no url (the feed's home page is not the entry's link)
+        ("c-1", ""),
     ]
 
 
@@ -193,7 +194,7 @@ def test_dedupe_keeps_first_and_skips_empty_entries() -> None:
     items = extract_feed(
         rss(
             "<item><title>First</title><link>https://news.example/x</link></item>"
-            "<item><title>Second</title><link>https://news.example/x#comments</link></item>"
+            "<item><title>Second</title><link>https://news.example/x?utm_source=rss</link></item>"
             "<item><description>no title, no link, no id</description></item>"
             "<item><guid isPermaLink='false'>id-only</guid></item>"
             "<item><link>https://news.example/untitled</link></item>"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.extract.urls import canonical_url, is_tracking_param, item_key
+from monitor.extract.urls import (
+    alert_identity,
+    canonical_url,
+    is_tracking_param,
+    item_key,
+    pattern_id,
+    url_fragment,
+)
 
 BASE = "https://pozirk.online/en/politics/"
 
@@ -98,3 +105,45 @@ def test_is_tracking_param() -> None:
 )
 def test_item_key_uses_the_id_pattern(pattern: str | None, expected: str) -> None:
     assert item_key("https://pozirk.online/en/politics/61234/", pattern) == expected
+
+
+def test_pattern_id_is_none_when_the_pattern_finds_nothing() -> None:
+    assert pattern_id("https://pozirk.online/en/politics/61234/", r"/(\d+)/$") == "61234"
+    assert pattern_id("post-77", r"/(\d+)/$") is None
+
+
+@pytest.mark.parametrize(
+    ("href", "fragment"),
+    [
+        ("https://tool.example/changelog#v1.3", "v1.3"),
+        ("#p116390", "p116390"),
+        ("https://diary.example/day.html#2017-Sep-5-09:26:34", "2017-Sep-5-09:26:34"),
+        ("https://x.example/a#Łukašenka talks", "%C5%81uka%C5%A1enka%20talks"),
+        ("https://x.example/a", ""),
+        ("https://x.example/a#", ""),
+        ("https://x.example/a#utm_source=rss&utm_medium=feed", ""),
+        ("https://x.example/a#utm_source=rss&part=2", "utm_source=rss&part=2"),
+        ("https://x.example/a#:~:text=budget", ""),
+        ("https://x.example/a#intro:~:text=budget", "intro"),
+        ("", ""),
+    ],
+)
+def test_url_fragment_keeps_only_what_names_a_place(href: str, fragment: str) -> None:
+    assert url_fragment(href) == fragment
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "identity"),
+    [
+        ("https://a.example/x", "https://a.example/x", "https://a.example/x"),
+        ("https://a.example/x", "guid-1", "https://a.example/x"),
+        ("https://a.example/x", "61234", "https://a.example/x"),
+        ("https://a.example/x", "https://a.example/x#v1.2", "https://a.example/x#v1.2"),
+        ("https://a.example/x", "https://a.example/xy#v1", "https://a.example/x"),
+        ("", "episode-12", ""),
+    ],
+)
+def test_alert_identity_is_the_url_unless_the_key_adds_a_fragment(
+    url: str, key: str, identity: str
+) -> None:
+    assert alert_identity(url, key) == identity

@@ -197,7 +197,8 @@ def _telegram_block(event: Event, title_limit: int | None) -> str:
     lines.append(f"<i>{esc(p.section)}</i> · {esc(p.meta)}" if p.section else esc(p.meta))
     if p.change:
         lines.append(esc(p.change))
-    lines.append(esc(p.url))
+    if p.url:  # a feed entry may have no link
+        lines.append(esc(p.url))
     return "\n".join(lines)
 
 
@@ -207,12 +208,13 @@ def _email_block(event: Event, title_limit: int | None) -> str:
     if event.item is None:
         return f"<p>{p.mark} <b>{esc(p.title)}</b>: {esc(p.change)}</p>"
     href = esc(p.url, quote=True)
-    head = f'<b><a href="{href}">{esc(p.title)}</a></b>'
+    head = f'<b><a href="{href}">{esc(p.title)}</a></b>' if p.url else f"<b>{esc(p.title)}</b>"
     lines = [f"{p.mark} {head}" if p.mark else head]
     lines.append(f"{esc(p.section)} · {esc(p.meta)}" if p.section else esc(p.meta))
     if p.change:
         lines.append(esc(p.change))
-    lines.append(f'<a href="{href}">{esc(p.url)}</a>')
+    if p.url:
+        lines.append(f'<a href="{href}">{esc(p.url)}</a>')
     return "<p>" + "<br>".join(lines) + "</p>"
 
 
@@ -231,7 +233,8 @@ def _markdown_block(event: Event, title_limit: int | None) -> str:
     lines.append(f"_{_md(p.section)}_ · {_md(p.meta)}" if p.section else _md(p.meta))
     if p.change:
         lines.append(_md(p.change))
-    lines.append(f"<{p.url}>")
+    if p.url:
+        lines.append(f"<{p.url}>")
     return "\n".join(lines)
 
 
@@ -243,7 +246,8 @@ def _text_block(event: Event, title_limit: int | None) -> str:
     lines.append(f"{p.section} · {p.meta}" if p.section else p.meta)
     if p.change:
         lines.append(p.change)
-    lines.append(p.url)
+    if p.url:
+        lines.append(p.url)
     return "\n".join(lines)
 
 

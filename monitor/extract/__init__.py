@@ -34,6 +34,7 @@ def extract_items(
             content_type,
             paywall_categories=source.paywall_categories,
             paywall_text=source.rule.paywall_text,
+            id_pattern=source.rule.id_pattern,
         )
     from monitor.extract.html import extract_html
 

@@ -38,7 +38,7 @@ from monitor.extract.charset import (
     normalize_encoding,
     sniff_bom,
 )
-from monitor.extract.urls import canonical_url, item_key
+from monitor.extract.urls import canonical_url, pattern_id, url_fragment
 from monitor.models import ExtractError, Item
 
 SUMMARY_LIMIT = 500
@@ -75,7 +75,10 @@ _CHARREF = re.compile(rb"&#([xX][0-9A-Fa-f]{1,16}|[0-9]{1,20});")
 
 @dataclass(frozen=True)
 class _Entry:
-    """One feed entry, reduced to plain text; the format-neutral middle step."""
+    """One feed entry, reduced to plain text; the format-neutral middle step.
+
+    `link` is the entry's own link as written (maybe relative), never its id standing in.
+    """
 
     id: str | None
     link: str | None
@@ -83,6 +86,15 @@ class _Entry:
     summary: str
     tags: tuple[str, ...]
     published: str | None
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an entry points: its canonical URL, and `named`, the same URL with the
+    fragment that names a place on the page (a changelog's ``#v1.3``) when it has one."""
+
+    url: str
+    named: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ def extract_feed(
     content_type: str | None = None,
     paywall_categories: tuple[str, ...] = (),
     paywall_text: tuple[str, ...] = (),
+    id_pattern: str | None = None,
 ) -> list[Item]:
     """Turn a fetched RSS, Atom, RDF or JSON Feed body into items, in feed order.
 
@@ -112,21 +125,29 @@ def extract_feed(
     it); `content_type` is the response's Content-Type header, whose charset is
     honoured. An entry is paywalled when one of its categories equals one of
     `paywall_categories` or a `paywall_text` occurs in its title or summary (both
-    case-insensitive). Raises ExtractError when the body is not a feed at all.
+    case-insensitive); paywall categories are not part of its section.
+
+    Identity (`Item.key`): the id `id_pattern` finds in the entry's link, else in its
+    id (guid); else the entry's id (an http(s) id canonicalised, keeping a fragment
+    that names a place); else its link, canonical plus such a fragment. `Item.url` is
+    the canonical http(s) link the entry gives (its link, or an http(s) id), "" when it
+    gives none: never a guess. Entries with neither link nor id are dropped, as are
+    entries with an id but neither link nor title. Raises ExtractError when the body
+    is not a feed at all.
 
     Example: extract_feed(b"<rss>...</rss>", "https://example.com/rss.xml")
     """
     data, transcoded = _strip_bom(body)
     if _sniff(data) == "json":
-        entries, home = _json_entries(data)
+        entries = _json_entries(data)
     else:
         charset = "utf-8" if transcoded else _feed_encoding(data, content_type)
-        entries, home = _xml_entries(data, charset)
+        entries = _xml_entries(data, charset)
     paywall = _Paywall(
-        frozenset(c.strip().casefold() for c in paywall_categories if c.strip()),
+        frozenset(_plain_text(c).casefold() for c in paywall_categories if c.strip()),
         tuple(_plain_text(t).casefold() for t in paywall_text if t.strip()),
     )
-    return _build_items(entries, base_url, home, paywall)
+    return _build_items(entries, base_url, paywall, id_pattern)
 
 
 # --- bytes: byte order marks, sniffing, charset, DOCTYPE ---------------------------
@@ -237,7 +258,7 @@ def _strip_doctype(data: bytes) -> bytes:
 # --- RSS / Atom / RDF through feedparser ---------------------------------------------
 
 
-def _xml_entries(data: bytes, charset: str) -> tuple[list[_Entry], str | None]:
+def _xml_entries(data: bytes, charset: str) -> list[_Entry]:
     import feedparser  # heavy: imported where used
 
     content_type = f"application/xml; charset={charset}"
@@ -255,8 +276,7 @@ def _xml_entries(data: bytes, charset: str) -> tuple[list[_Entry], str | None]:
         raise ExtractError(f"not a feed: the parser failed ({type(exc).__name__})") from None
     if not parsed.entries and not parsed.get("version"):
         raise ExtractError(f"not a feed: {_bozo_reason(parsed.get('bozo_exception'))}")
-    home = parsed.feed.get("link")
-    return [_feedparser_entry(e) for e in parsed.entries], home if isinstance(home, str) else None
+    return [_feedparser_entry(e) for e in parsed.entries]
 
 
 def _safe_charrefs(data: bytes) -> bytes:
@@ -292,12 +312,23 @@ def _feedparser_entry(entry: dict[str, Any]) -> _Entry:
     tags = get(entry, "tags") or ()
     return _Entry(
         id=_str_or_none(get(entry, "id")),
-        link=_str_or_none(get(entry, "feedburner_origlink") or get(entry, "link")),
+        link=_feedparser_link(entry),
         title=_detail_text(get(entry, "title_detail"), get(entry, "title")),
         summary=_feedparser_summary(entry),
         tags=_clean_tags(dict.get(t, "term") or dict.get(t, "label") for t in tags),
         published=_struct_time_iso(get(entry, "published_parsed") or get(entry, "updated_parsed")),
     )
+
+
+def _feedparser_link(entry: dict[str, Any]) -> str | None:
+    """The entry's link element. feedparser copies a permalink guid (or an Atom id) into
+    `link` when there is none: that copy is the id, not a link ("episode-12")."""
+    get = dict.get
+    link = _str_or_none(get(entry, "feedburner_origlink")) or _str_or_none(get(entry, "link"))
+    if link is None or not get(entry, "guidislink") or link != get(entry, "id"):
+        return link
+    links = get(entry, "links") or ()
+    return link if any(isinstance(e, dict) and dict.get(e, "href") == link for e in links) else None
 
 
 def _feedparser_summary(entry: dict[str, Any]) -> str:
@@ -330,7 +361,7 @@ def _struct_time_iso(value: object) -> str | None:
 # --- JSON Feed ------------------------------------------------------------------------
 
 
-def _json_entries(data: bytes) -> tuple[list[_Entry], str | None]:
+def _json_entries(data: bytes) -> list[_Entry]:
     try:
         doc = json.loads(data)
     except ValueError as exc:  # JSONDecodeError or UnicodeDecodeError
@@ -341,10 +372,7 @@ def _json_entries(data: bytes) -> tuple[list[_Entry], str | None]:
     if not isinstance(version, str) or not version.startswith(_JSONFEED_VERSION):
         raise ExtractError("not a feed: JSON without a JSON Feed version")
     items = doc.get("items")
-    entries = (
-        [_json_entry(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-    )
-    return entries, _str_or_none(doc.get("home_page_url"))
+    return [_json_entry(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _json_entry(item: Mapping[str, Any]) -> _Entry:
@@ -377,51 +405,75 @@ def _rfc3339_iso(value: object) -> str | None:
 
 
 def _build_items(
-    entries: list[_Entry], base_url: str, home: str | None, paywall: _Paywall
+    entries: list[_Entry], base_url: str, paywall: _Paywall, id_pattern: str | None
 ) -> list[Item]:
     """Items in feed order, first one kept per key."""
-    links = [canonical_url(e.link.strip(), base_url) if e.link else None for e in entries]
+    links = [_place(e.link, base_url) for e in entries]
     shared = _shared_ids(zip(entries, links, strict=True))
-    fallback_url = (canonical_url(home, base_url) if home else None) or base_url
     items: dict[str, Item] = {}
     for entry, link in zip(entries, links, strict=True):
-        item = _to_item(entry, link, base_url, fallback_url, shared, paywall)
+        item = _to_item(entry, link, base_url, shared, paywall, id_pattern)
         if item is not None and item.key not in items:
             items[item.key] = item
     return list(items.values())
 
 
-def _shared_ids(pairs: Iterable[tuple[_Entry, str | None]]) -> frozenset[str]:
+def _place(href: str | None, base_url: str) -> _Place | None:
+    """Where `href` points, if it is an http(s) link (relative ones resolve on `base_url`)."""
+    if not href:
+        return None
+    url = canonical_url(href.strip(), base_url)
+    if url is None:
+        return None
+    fragment = url_fragment(href)
+    return _Place(url, f"{url}#{fragment}" if fragment else url)
+
+
+def _shared_ids(pairs: Iterable[tuple[_Entry, _Place | None]]) -> frozenset[str]:
     """Ids that several entries with different links carry: not an identity."""
     links: dict[str, set[str | None]] = {}
     for entry, link in pairs:
         if entry.id:
-            links.setdefault(entry.id.strip(), set()).add(link)
+            links.setdefault(entry.id.strip(), set()).add(link.named if link else None)
     return frozenset(i for i, seen in links.items() if len(seen) > 1)
 
 
 def _to_item(
     entry: _Entry,
-    link: str | None,
+    link: _Place | None,
     base_url: str,
-    fallback_url: str,
     shared: frozenset[str],
     paywall: _Paywall,
+    id_pattern: str | None,
 ) -> Item | None:
     ident = _stable_id(entry, shared)
-    id_url = _id_url(ident, entry.link, link, base_url)
-    if link is None and (ident is None or not entry.title):
+    id_place = _id_place(ident, entry.link, link, base_url)
+    place = link or id_place
+    if place is None and (ident is None or not entry.title):
         return None
-    url = link or id_url or fallback_url
+    key = _pattern_key(id_pattern, place, entry.id)
+    if key is None:
+        key = id_place.named if id_place else ident or (place.named if place else None)
+    if key is None:
+        return None
+    url = place.url if place else ""
     return Item(
-        key=item_key(id_url, None) if id_url else ident or item_key(url, None),
+        key=key,
         url=url,
         title=_shorten(entry.title or entry.summary, TITLE_LIMIT if entry.title else 120) or url,
-        section=", ".join(entry.tags) or None,
+        section=_section(entry.tags, paywall.categories),
         published=entry.published,
         paywalled=paywall.matches(entry),
         summary=_shorten(entry.summary, SUMMARY_LIMIT) or None,
     )
+
+
+def _pattern_key(id_pattern: str | None, place: _Place | None, ident: str | None) -> str | None:
+    """The id the source's `id_pattern` finds in the entry's link, else in its id."""
+    if not id_pattern:
+        return None
+    texts = (place.url if place else None, ident.strip() if ident else None)
+    return next((found for t in texts if t and (found := pattern_id(t, id_pattern))), None)
 
 
 def _stable_id(entry: _Entry, shared: frozenset[str]) -> str | None:
@@ -432,15 +484,25 @@ def _stable_id(entry: _Entry, shared: frozenset[str]) -> str | None:
     return ident
 
 
-def _id_url(ident: str | None, raw_link: str | None, link: str | None, base_url: str) -> str | None:
-    """The canonical URL an id stands for: an http(s) id, or the link it repeats."""
+def _id_place(
+    ident: str | None, raw_link: str | None, link: _Place | None, base_url: str
+) -> _Place | None:
+    """Where an id points: the link it repeats, or itself if it is an absolute http(s) URL
+    (a relative or non-URL id such as ``episode-12`` or ``tag:...`` points nowhere)."""
     if ident is None:
         return None
     if raw_link is not None and ident == raw_link.strip():
         return link
     if ident[:8].lower().startswith(("http://", "https://")):
-        return canonical_url(ident, base_url)
+        return _place(ident, base_url)
     return None
+
+
+def _section(tags: tuple[str, ...], paywall_categories: frozenset[str]) -> str | None:
+    """The entry's categories without the paywall ones, in alphabetical order, so that a
+    feed listing them in another order does not move the item to another section."""
+    kept = [t for t in tags if t.casefold() not in paywall_categories]
+    return ", ".join(sorted(kept, key=lambda t: (t.casefold(), t))) or None
 
 
 # --- text -----------------------------------------------------------------------------

@@ -4,6 +4,10 @@ The same article reached from a section page, a feed or a share link must get on
 identity: absolute, http(s) only, no fragment, lower-case scheme and host, no
 default port, no tracking parameters, non-ASCII and unsafe characters
 percent-encoded the way browsers send them.
+
+A fragment is not part of the canonical URL, but it may name one of several things on
+one page (a changelog's ``#v1.3``, a forum post's ``#p116390``): `url_fragment` gives
+the part of a link's fragment that can tell items apart, for identities that need it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from monitor.patterns import compile_linear
 
-__all__ = ["TRACKING_PARAMS", "canonical_url", "is_tracking_param", "item_key"]
+__all__ = [
+    "TRACKING_PARAMS",
+    "alert_identity",
+    "canonical_url",
+    "is_tracking_param",
+    "item_key",
+    "pattern_id",
+    "url_fragment",
+]
 
 # Query parameters that only say where a click came from (compared lower-case).
 TRACKING_PARAMS = frozenset(
@@ -165,6 +177,38 @@ def canonical_url(href: str, base: str) -> str | None:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+# Where a fragment's text directive starts (``#:~:text=...`` highlights, never names).
+_TEXT_DIRECTIVE = ":~:"
+
+
+def url_fragment(href: str) -> str:
+    """The fragment of `href` that names a place: percent-encoded, "" if there is none.
+
+    Not places: an empty fragment, a text directive (``:~:text=...``) and a fragment of
+    tracking parameters only (``#utm_source=rss&utm_medium=feed``), as in a query.
+    """
+    fragment = _STRIP.sub("", href).strip().partition("#")[2] if href else ""
+    fragment = fragment.partition(_TEXT_DIRECTIVE)[0]
+    if not fragment:
+        return ""
+    pairs = [pair for pair in fragment.split("&") if pair]
+    if pairs and all("=" in p and is_tracking_param(p.split("=", 1)[0]) for p in pairs):
+        return ""
+    return _encode(fragment, _SAFE_QUERY)
+
+
+def alert_identity(url: str, key: str) -> str:
+    """The URL that stands for an item across sources ("" when it has no link).
+
+    Its canonical URL, so that the same article on a section page and in a feed is one
+    item; but when its key is that URL plus a fragment (a feed listing several places
+    on one page, a changelog's ``#v1.3`` and ``#v1.2``), the key, which keeps them apart.
+    """
+    if url and key.startswith(url + "#"):
+        return key
+    return url
+
+
 @lru_cache(maxsize=64)
 def _compiled(pattern: str) -> Any:
     return compile_id_pattern(pattern)
@@ -181,10 +225,13 @@ def item_key(url: str, id_pattern: str | None) -> str:
     The id is group 1 of the first match if the pattern has a group that matched,
     else the whole match.
     """
-    if id_pattern:
-        match = _compiled(id_pattern).search(url)
-        if match:
-            group = match.group(1) if match.re.groups and match.group(1) else match.group(0)
-            if group:
-                return group
-    return url
+    return (pattern_id(url, id_pattern) if id_pattern else None) or url
+
+
+def pattern_id(text: str, id_pattern: str) -> str | None:
+    """The id `id_pattern` finds in `text` (see `item_key`); None when it finds none."""
+    match = _compiled(id_pattern).search(text)
+    if not match:
+        return None
+    group = match.group(1) if match.re.groups and match.group(1) else match.group(0)
+    return group or None
