@@ -314,3 +314,26 @@ def test_monitor_check_keys_a_feed_by_its_id_pattern(site: Site, tmp_path: Path)
             {"title": "Talks fail"},
         )
     ]
+
+
+def test_monitor_check_alerts_each_new_changelog_version_of_one_page(
+    site: Site, tmp_path: Path
+) -> None:
+    hook = Webhook(free_port()).start()
+    try:
+        url = site.set("/rss", changelog("1.1"), content_type="application/rss+xml")
+        config = write_config(
+            tmp_path,
+            f'[[sources]]\nname = "tool"\nurl = "{url}"\nkind = "feed"\n'
+            f'[channels.hook]\nurls = ["{hook.url()}"]\nformat = "text"\n',
+        )
+        assert run_monitor("check", config=config).returncode == 0
+        site.set("/rss", changelog("1.3", "1.2", "1.1"))
+        result = run_monitor("check", config=config)
+        assert result.returncode == 0, result.stderr
+        # Both versions link to the same page: one alert each, in one message.
+        assert hook.messages() == [
+            f"Version 1.3\ntool\n{CHANGELOG}\n\nVersion 1.2\ntool\n{CHANGELOG}"
+        ]
+    finally:
+        hook.stop()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from monitor.extract.urls import alert_identity
 from monitor.models import Channel, Event, Item
 from monitor.patterns import compile_linear
 
@@ -190,8 +191,9 @@ def dedupe_key(event: Event) -> tuple[Fact, ...]:
     item = event.item
     if item is None or event.kind == "health":
         return ()
-    # Without a link, the item is known only within its own source.
-    subject = item.url or f"{event.source} {item.key}"
+    # Without a link, the item is known only within its own source; a key that adds a
+    # fragment to the url (a changelog's #v1.3) keeps items of one page apart.
+    subject = alert_identity(item.url, item.key) or f"{event.source} {item.key}"
     if event.kind == "new":
         return ((f"item {subject}", "listed"),)
     if event.kind == "removed":
