@@ -512,14 +512,15 @@ class Monitor:
         grep: str | None = None,
         limit: int | None = None,
     ) -> list[ListedItem]:
-        """Items the database knows, newest first; filters as `monitor items` (`since`: an
-        ISO UTC time; see `parse_since` for '2h')."""
+        """Items the database knows, newest first; filters as `monitor items` (`since`:
+        first seen at or after an ISO date/time or a duration ago such as '2h'; a bad one
+        raises ValueError)."""
         store = self.store
         rows = await self._db(
             store.query_items,
             source=source,
             paywalled=paywalled,
-            since=since,
+            since=parse_since(since),
             grep=grep,
             limit=limit,
         )
@@ -552,10 +553,15 @@ class Monitor:
         limit: int | None = None,
     ) -> list[Event]:
         """Recorded events, oldest first (`limit`: the last N); filters as `monitor
-        events`."""
+        events` (`since` as for `items`)."""
         store = self.store
         return await self._db(
-            store.query_events, source=source, kind=kind, since=since, grep=grep, limit=limit
+            store.query_events,
+            source=source,
+            kind=kind,
+            since=parse_since(since),
+            grep=grep,
+            limit=limit,
         )
 
     def events(

@@ -234,8 +234,9 @@ def channel_sources(
 def write_atomically(path: str | Path, text: str) -> None:
     """Replace the file with `text`: a temporary file in the same directory, fsync'd, then
     renamed over it, so a reader (or a crash) sees the old file or the new one, never half.
-    The file's permission bits are kept."""
-    target = Path(path)
+    The file's permission bits are kept. A symlink is written through: its target gets
+    the new text and the link stays a link."""
+    target = Path(os.path.realpath(path))
     folder = target.parent if str(target.parent) else Path(".")
     try:
         mode = target.stat().st_mode & 0o7777
