@@ -7,6 +7,7 @@ Exceptions::
     MonitorError                 any error the monitor reports to the user
     ├── ConfigError              a config file is unreadable or invalid (file, key, reason)
     ├── FetchError               a source could not be fetched (status, timeout, size cap, ...)
+    │   └── HostHeld             its host asked not to be polled yet (Retry-After): not asked
     ├── ExtractError             a fetched body could not be turned into items
     └── StoreError               the SQLite state could not be read or written
         └── CorruptDatabaseError the database file is not a usable SQLite database
@@ -39,11 +40,29 @@ class ConfigError(MonitorError):
 
 
 class FetchError(MonitorError):
-    """A source could not be fetched; `status` is the HTTP status when there was one."""
+    """A source could not be fetched; `status` is the HTTP status when there was one.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `held_until` (ISO time, UTC): the host asked not to be polled before then (Retry-After,
+    capped). `health_notice`: what a `health` event should say once (a wait past the cap).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        held_until: str | None = None,
+        health_notice: str | None = None,
+    ) -> None:
         self.status = status
+        self.held_until = held_until
+        self.health_notice = health_notice
         super().__init__(message)
+
+
+class HostHeld(FetchError):
+    """Nothing was requested: the source's host asked not to be polled before `held_until`
+    (a Retry-After it sent, to this source or another). Not a failure of the source."""
 
 
 class ExtractError(MonitorError):
@@ -261,6 +280,8 @@ class Settings:
     # Events older than this many seconds (and their delivered or given-up alerts) are
     # dropped by the daemon; None keeps them for ever.
     keep_events: float | None = 90 * 86400.0
+    # The longest Retry-After honoured, in seconds; a host asking more is polled after this.
+    max_retry_after: float = 3600.0
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)

@@ -162,3 +162,102 @@ def test_validate_command_exit_status_2_and_writes_nothing(tmp_path):
     result = run_monitor("check", config=path)
     assert result.returncode == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.toml"]
+
+
+SOURCE = '[[sources]]\nurl = "https://a.test/feed"\nkind = "feed"\n'
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "reason"),
+    [
+        (
+            'cookies = { session = "sécret" }',
+            "sources[0].cookies.session",
+            "the value holds a non-ASCII character (character 2): HTTP sends ASCII only;"
+            " percent-encode it (its UTF-8 bytes as %XX)",
+        ),
+        (
+            'headers = { Authorization = "Bearer t0ken\\nX-Injected: 1" }',
+            "sources[0].headers.Authorization",
+            "the value holds a line break (character 13): a header is one line",
+        ),
+        (
+            'headers = { X-Token = "a\\u0001b" }',
+            "sources[0].headers.X-Token",
+            "the value holds the control character U+0001 (character 2), which HTTP does not allow",
+        ),
+        (
+            'cookies = { session = "abc; admin=1" }',
+            "sources[0].cookies.session",
+            "the value holds ';' (character 4), which would end the cookie there;"
+            " percent-encode it (%3B)",
+        ),
+        (
+            'headers = { "X Token" = "1" }',
+            "sources[0].headers.X Token",
+            "'X Token' is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only,"
+            " no spaces, '=' or ':')",
+        ),
+    ],
+)
+def test_header_and_cookie_values_that_cannot_be_sent_are_rejected(tmp_path, line, key, reason):
+    path = write(tmp_path, f"{SOURCE}{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}:4: {key}: {reason}"
+    assert "t0ken" not in str(info.value) and "sécret" not in str(info.value)
+
+
+def test_a_secret_cookie_from_the_environment_is_checked_after_expansion(tmp_path):
+    path = write(tmp_path, f'{SOURCE}cookies = {{ session = "${{SESSION}}" }}\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={"SESSION": "top-secret\r\n"})
+    assert info.value.key == "sources[0].cookies.session"
+    assert info.value.reason.startswith("the value holds a line break (character 11)")
+    assert "top-secret" not in str(info.value)
+    settings = load_settings(path, environ={"SESSION": "top-secret"})
+    assert settings.sources[0].cookies == (("session", "top-secret"),)
+
+
+def test_validate_rejects_a_socks_proxy_without_socksio_and_names_the_install_command(tmp_path):
+    import importlib.util
+
+    from tests.conftest import run_monitor
+
+    if importlib.util.find_spec("socksio") is not None:
+        pytest.skip("socksio is installed here")
+    path = write(tmp_path, 'proxy = "socks5://user:pw@127.0.0.1:1080"\n')
+    result = run_monitor("validate", config=path)
+    assert result.returncode == 2
+    assert (
+        f"{path}:1: proxy: a socks5:// proxy needs the optional socksio library, which is not"
+        " installed: pip install 'httpx[socks]' (in the monitor's Python environment)"
+    ) in result.stderr
+    assert "pw@" not in result.stderr
+
+
+def test_a_socks_proxy_is_accepted_where_socksio_is_installed(tmp_path, monkeypatch):
+    library = tmp_path / "lib" / "socksio"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    settings = load_settings(write(tmp_path, 'proxy = "socks5h://127.0.0.1:1080"\n'))
+    assert settings.proxy == "socks5h://127.0.0.1:1080"
+
+
+@pytest.mark.parametrize(
+    ("proxy", "scheme"), [("ftp://user:pw@proxy:21", "'ftp'"), ("proxy.lan:3128", "missing")]
+)
+def test_a_proxy_the_monitor_cannot_use_is_rejected_without_showing_it(tmp_path, proxy, scheme):
+    path = write(tmp_path, f'proxy = "{proxy}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == (
+        f"{path}:1: proxy: not a proxy URL the monitor can use (scheme {scheme}):"
+        " use http://, https://, socks5:// or socks5h://HOST:PORT"
+    )
+
+
+def test_max_retry_after_is_a_duration_with_a_one_hour_default(tmp_path):
+    assert load_settings(write(tmp_path, "")).max_retry_after == 3600
+    assert load_settings(write(tmp_path, 'max_retry_after = "6h"\n')).max_retry_after == 21600

@@ -227,7 +227,15 @@ class ConfigModel(_Model):
     per_host_delay: Duration | float = Field(
         0, description="least time between two requests to one host"
     )
-    proxy: str | None = Field(None, description="proxy URL for every request; ${ENV} expanded")
+    proxy: str | None = Field(
+        None,
+        description="proxy URL for every request (http://, https://, socks5://); ${ENV} expanded",
+    )
+    max_retry_after: Duration = Field(
+        "1h",
+        description="longest Retry-After honoured; a host asking more is polled after this"
+        " (with a health event)",
+    )
     failure_threshold: int = Field(3, gt=0, description="failures in a row before alerting")
     parse_workers: int | None = Field(
         None, ge=0, description="processes that parse pages (0: none; default: automatic)"
@@ -244,7 +252,9 @@ class ConfigModel(_Model):
         default_factory=dict, description="alert channels: one [channels.NAME] table each"
     )
 
-    @field_validator("interval", "connect_timeout", "read_timeout", "total_timeout")
+    @field_validator(
+        "interval", "connect_timeout", "read_timeout", "total_timeout", "max_retry_after"
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         parse_interval(value)
@@ -355,9 +365,8 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         concurrency=model.concurrency,
         per_host_concurrency=model.per_host_concurrency,
         per_host_delay=float(parse_interval(model.per_host_delay)) if model.per_host_delay else 0.0,
-        proxy=expand_secrets(model.proxy, environ, lambda r: fail(("proxy",), r))
-        if model.proxy
-        else None,
+        proxy=_proxy(model.proxy, environ, fail) if model.proxy else None,
+        max_retry_after=parse_interval(model.max_retry_after),
         failure_threshold=model.failure_threshold,
         parse_workers=model.parse_workers,
         keep_events=None if model.keep_events == "forever" else parse_interval(model.keep_events),
@@ -395,6 +404,11 @@ def _to_source(
         (k, expand_secrets(v, environ, lambda r, k=k: fail((*loc, "cookies", k), r)))
         for k, v in src.cookies.items()
     )
+    for key, pairs in (("headers", headers), ("cookies", cookies)):
+        for name, value in pairs:
+            problem = unsendable(name, value, cookie=key == "cookies")
+            if problem:
+                raise fail((*loc, key, name), problem)
     return Source(
         name=src.name or source_name_from_url(src.url),
         url=src.url,
@@ -472,6 +486,72 @@ def _to_channel(
         give_up_after=parse_interval(chan.give_up_after),
         secrets=frozenset(secrets),
     )
+
+
+# RFC 9110 token: what a header or cookie name may hold.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def unsendable(name: str, value: str, *, cookie: bool = False) -> str | None:
+    """Why a header (or cookie) cannot go into a request, or None. The value itself is
+    never quoted: it may be a secret."""
+    what = "cookie" if cookie else "header"
+    if not _TOKEN.fullmatch(name):
+        return (
+            f"{name!r} is not a valid {what} name (letters, digits and !#$%&'*+-.^_`|~ only,"
+            " no spaces, '=' or ':')"
+        )
+    for position, char in enumerate(value, start=1):
+        if char in "\r\n":
+            return f"the value holds a line break (character {position}): a {what} is one line"
+        if not char.isascii():
+            return (
+                f"the value holds a non-ASCII character (character {position}): HTTP sends"
+                " ASCII only; percent-encode it (its UTF-8 bytes as %XX)"
+            )
+        if (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F:
+            return (
+                f"the value holds the control character U+{ord(char):04X}"
+                f" (character {position}), which HTTP does not allow"
+            )
+        if cookie and char == ";":
+            return (
+                f"the value holds ';' (character {position}), which would end the cookie"
+                " there; percent-encode it (%3B)"
+            )
+    return None
+
+
+def _proxy(value: str, environ: dict[str, str], fail: Any) -> str:
+    """The proxy URL, if the monitor can use it: a scheme httpx speaks, and for SOCKS the
+    optional library it needs. The URL is never quoted: it may hold a password."""
+    import importlib.util
+    from urllib.parse import urlsplit
+
+    url = expand_secrets(value, environ, lambda r: fail(("proxy",), r))
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:  # a malformed port or IPv6 address
+        scheme, host = "", None
+    if "://" not in url:  # "proxy.lan:3128" reads as scheme "proxy.lan"
+        scheme, host = "", None
+    if not host or scheme not in PROXY_SCHEMES:
+        raise fail(
+            ("proxy",),
+            f"not a proxy URL the monitor can use (scheme {repr(scheme) if scheme else 'missing'}):"
+            " use http://, https://, socks5:// or socks5h://HOST:PORT",
+        )
+    if scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+        from monitor.pipeline.fetch import SOCKS_INSTALL
+
+        raise fail(
+            ("proxy",),
+            f"a {scheme}:// proxy needs the optional socksio library, which is not installed:"
+            f" {SOCKS_INSTALL} (in the monitor's Python environment)",
+        )
+    return url
 
 
 def merge_rule(base: Rule, override: RuleModel) -> Rule:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.extract import extract_items
-from monitor.models import Event, ExtractError, FetchError, Item, Source, StoreError
+from monitor.models import Event, ExtractError, FetchError, HostHeld, Item, Source, StoreError
 from monitor.pipeline.diff import diff_items
 from monitor.pipeline.fetch import Fetcher
 from monitor.pipeline.store import OutboxRow, SourceState, Store
@@ -20,11 +20,14 @@ Router = Callable[[Sequence[Event]], list[OutboxRow]]
 
 HEALTH_FAILING = "failing"
 HEALTH_EMPTY = "empty"
+# The host asked to wait past the max_retry_after cap (said once per outage).
+HEALTH_HELD = "held"
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """What one poll did. `status`: ok, baseline, unchanged, not-modified or error."""
+    """What one poll did. `status`: ok, baseline, unchanged, not-modified, held (the host
+    asked to wait: nothing requested, nothing recorded) or error."""
 
     source: str
     status: str
@@ -74,6 +77,8 @@ async def _check_source(
     now: Callable[[], str],
 ) -> CheckOutcome:
     state = store.source_state(source.name)
+    if state.held_until:  # a Retry-After recorded by an earlier run
+        fetcher.hold_host(source.url, state.held_until)
     try:
         result = await fetcher.fetch(
             source.url,
@@ -82,9 +87,20 @@ async def _check_source(
             headers=source.headers,
             cookies=source.cookies,
         )
+    except HostHeld as exc:
+        return CheckOutcome(source.name, "held", error=str(exc), items=state.item_count)
     except FetchError as exc:
         return _record_failure(
-            source, store, state, now(), str(exc), exc.status, route, failure_threshold
+            source,
+            store,
+            state,
+            now(),
+            str(exc),
+            exc.status,
+            route,
+            failure_threshold,
+            held_until=exc.held_until,
+            notice=exc.health_notice,
         )
     at = now()
     body = result.body or b""
@@ -167,6 +183,8 @@ def _record_failure(
     status: int | None,
     route: Router,
     threshold: int,
+    held_until: str | None = None,
+    notice: str | None = None,
 ) -> CheckOutcome:
     events: list[Event] = []
     health = None
@@ -180,6 +198,10 @@ def _record_failure(
             )
         )
         health = HEALTH_FAILING
+    if notice:
+        if state.health != HEALTH_HELD:
+            events.append(Event(kind="health", source=source.name, at=at, detail=notice))
+        health = HEALTH_HELD
     store.record_failure(
         source.name,
         source.url,
@@ -190,6 +212,7 @@ def _record_failure(
         events,
         route(events),
         health=health,
+        held_until=held_until,
     )
     return CheckOutcome(source.name, "error", tuple(events), error=error)
 

@@ -1,5 +1,5 @@
 """HTTP fetching, politely: a connection pool per origin, conditional GET, per-host limits,
-Retry-After.
+Retry-After (up to a cap), a cookie jar per source.
 
 Requests go straight to an httpx transport (a connection pool); redirects and cookies are
 handled here. httpx's client layer on top cost a fifth of the CPU time of each request,
@@ -7,7 +7,8 @@ and a round of polls is mostly requests. Each origin gets a pool of its own: a p
 every connection it holds on every request, so one shared pool with 16 idle connections to
 other sites doubled the CPU cost of each request.
 
-Every failure becomes a `FetchError` with a short message a user can act on.
+Every failure becomes a `FetchError` with a short message a user can act on, whatever
+raised it: one source's fault never ends a round of polls.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from monitor.models import FetchError, FetchResult
+from monitor.models import FetchError, FetchResult, HostHeld
 
 if TYPE_CHECKING:
     import httpx
@@ -33,6 +35,9 @@ MAX_INLINE_WAIT = 30.0
 # A redirect's own body is read up to this much (so its connection can be reused), no more.
 REDIRECT_BODY_LIMIT = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# The longest Retry-After honoured by default: a host that asks for more is polled after this.
+DEFAULT_MAX_RETRY_AFTER = 3600.0
+SOCKS_INSTALL = "pip install 'httpx[socks]'"
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +54,34 @@ class FetchSettings:
     per_host_delay: float = 0.0
     proxy: str | None = None
     verify_tls: bool = True
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+
+
+@dataclass(frozen=True)
+class HostHold:
+    """A host's Retry-After: asked for `asked` seconds, held for `held` (at most the cap)."""
+
+    host: str
+    asked: float
+    held: float
+    until: str  # ISO time, UTC
+
+    @property
+    def past_cap(self) -> bool:
+        return self.asked > self.held
+
+    def notice(self) -> str | None:
+        """What a `health` event says when the host asked for more than the cap."""
+        if not self.past_cap:
+            return None
+        return (
+            f"{self.host} asked to wait {human_duration(self.asked)} (Retry-After);"
+            f" polling again after the {human_duration(self.held)} cap"
+        )
 
 
 class Fetcher:
-    """Owns the connection pools, the cookie jar and the per-host politeness state.
+    """Owns the connection pools, the cookie jars and the per-host politeness state.
 
     `transport`, when given, carries every request (tests pass httpx.MockTransport).
     """
@@ -78,8 +107,10 @@ class Fetcher:
             write=settings.read_timeout,
             pool=settings.total_timeout,
         ).as_dict()
-        # Cookies the servers set persist for the life of the fetcher, as in a browser tab.
-        self.cookies = httpx.Cookies()
+        # Cookies the servers set persist for the life of the fetcher, one jar per source (a
+        # source is its URL with its headers and cookies): a subscriber's session never
+        # reaches a public source on the same host.
+        self._jars: dict[tuple[object, ...], httpx.Cookies] = {}
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._host_next_start: dict[str, float] = {}
         self._host_not_before: dict[str, float] = {}
@@ -127,6 +158,21 @@ class Fetcher:
         """Monotonic time before which the host asked not to be polled (Retry-After)."""
         return self._host_not_before.get(_host(url), 0.0)
 
+    def hold_host(self, url: str, until: str) -> None:
+        """Hold the URL's host until `until` (ISO time), as a Retry-After it sent earlier
+        asked (recorded by another process, or before a restart); at most the cap."""
+        try:
+            when = datetime.fromisoformat(until)
+        except ValueError:
+            return
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        wait = min((when - datetime.now(UTC)).total_seconds(), self.settings.max_retry_after)
+        if wait > 0:
+            host = _host(url)
+            not_before = time.monotonic() + wait
+            self._host_not_before[host] = max(self._host_not_before.get(host, 0.0), not_before)
+
     async def fetch(
         self,
         url: str,
@@ -136,27 +182,57 @@ class Fetcher:
         headers: Sequence[tuple[str, str]] = (),
         cookies: Sequence[tuple[str, str]] = (),
     ) -> FetchResult:
+        """GET `url`; raises FetchError and nothing else (but cancellation)."""
+        try:
+            return await self._fetch(url, etag, last_modified, headers, cookies)
+        except FetchError:
+            raise
+        except Exception as exc:
+            log.debug("fetching %s failed unexpectedly", url, exc_info=True)
+            raise unexpected_error(exc) from exc
+
+    async def _fetch(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        headers: Sequence[tuple[str, str]],
+        cookies: Sequence[tuple[str, str]],
+    ) -> FetchResult:
         host = _host(url)
         await self._wait_for_host(host)
         slot = self._host_slots.setdefault(
             host, asyncio.Semaphore(self.settings.per_host_concurrency)
         )
+        jar = self._jar((url, tuple(headers), tuple(cookies)))
         async with slot:
             await self._space_requests(host)
             try:
                 async with asyncio.timeout(self.settings.total_timeout):
-                    return await self._get(url, etag, last_modified, headers, cookies)
+                    return await self._get(url, etag, last_modified, headers, cookies, jar)
             except TimeoutError:
                 raise FetchError(
                     f"timed out after {self.settings.total_timeout:g} s in total"
                 ) from None
+
+    def _jar(self, source: tuple[object, ...]) -> httpx.Cookies:
+        jar = self._jars.get(source)
+        if jar is None:
+            import httpx
+
+            jar = self._jars[source] = httpx.Cookies()
+        return jar
 
     async def _wait_for_host(self, host: str) -> None:
         wait = self._host_not_before.get(host, 0.0) - time.monotonic()
         if wait <= 0:
             return
         if wait > MAX_INLINE_WAIT:
-            raise FetchError(f"host asked to wait (Retry-After): {wait:.0f} s left")
+            until = datetime.now(UTC) + timedelta(seconds=wait)
+            raise HostHeld(
+                f"not polled: the host asked to wait (Retry-After), {human_duration(wait)} left",
+                held_until=until.isoformat(timespec="seconds"),
+            )
         await asyncio.sleep(wait)
 
     async def _space_requests(self, host: str) -> None:
@@ -176,6 +252,7 @@ class Fetcher:
         last_modified: str | None,
         headers: Sequence[tuple[str, str]],
         cookies: Sequence[tuple[str, str]],
+        jar: httpx.Cookies,
     ) -> FetchResult:
         import httpx
 
@@ -189,9 +266,9 @@ class Fetcher:
             request_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies)
         started = time.monotonic()
         try:
-            response = await self._send(httpx.URL(url), request_headers)
+            response = await self._send(httpx.URL(url), request_headers, jar)
             try:
-                self._note_retry_after(response)
+                hold = self._note_retry_after(response)
                 if response.status_code == 304:
                     # Read the (empty) rest of the response: a response left unread closes
                     # its connection, and the next poll would pay for a new one.
@@ -201,6 +278,8 @@ class Fetcher:
                     raise FetchError(
                         f"HTTP {response.status_code} {response.reason_phrase}".strip(),
                         status=response.status_code,
+                        held_until=hold.until if hold else None,
+                        health_notice=hold.notice() if hold else None,
                     )
                 else:
                     body = await self._read_capped(response)
@@ -238,27 +317,44 @@ class Fetcher:
             raise FetchError(f"connection broken: {_short(exc)}") from None
         except httpx.InvalidURL as exc:
             raise FetchError(f"invalid URL: {exc}") from None
+        except httpx.LocalProtocolError as exc:
+            # h11's text quotes the offending value, which may be a secret: not shown.
+            what = "a header or cookie" if "header" in str(exc).lower() else "the request"
+            raise FetchError(
+                f"cannot send {what}: a name or value holds a character HTTP does not allow"
+                " (a line break or control character)"
+            ) from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {_short(exc)}") from None
 
-    async def _send(self, url: httpx.URL, extra: dict[str, str]) -> httpx.Response:
+    async def _send(
+        self, url: httpx.URL, extra: dict[str, str], jar: httpx.Cookies
+    ) -> httpx.Response:
         """GET `url`, following redirects; the caller reads and closes the response.
 
         On a redirect to another origin the headers of the source (its Cookie, any
-        Authorization) stay behind; cookies the servers set go wherever they apply.
+        Authorization) stay behind; cookies the servers set (kept in the source's `jar`)
+        go wherever they apply, after the source's own (which win on a name both have).
         """
         import httpx
 
         headers = {**self._headers, **extra}
         for _ in range(self.settings.max_redirects + 1):
-            request = httpx.Request("GET", url, headers=headers)
+            own = {k: v for k, v in headers.items() if k.lower() == "cookie"}
+            request = httpx.Request(
+                "GET", url, headers={k: v for k, v in headers.items() if k not in own}
+            )
             request.extensions = {"timeout": self._timeout}
-            if self.cookies.jar:
-                self.cookies.set_cookie_header(request)
+            if jar.jar:
+                jar.set_cookie_header(request)
+            if own:
+                request.headers["Cookie"] = _merge_cookies(
+                    "; ".join(own.values()), request.headers.get("cookie")
+                )
             response = await self._transport(url).handle_async_request(request)
             response.request = request
             if "set-cookie" in response.headers:
-                self.cookies.extract_cookies(response)
+                jar.extract_cookies(response)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("GET %s: %d", url, response.status_code)
             if response.status_code not in REDIRECT_STATUSES or "location" not in response.headers:
@@ -291,7 +387,11 @@ class Fetcher:
         async for raw in response.aiter_raw():
             data = raw
             while data:
-                out = decoder.decompress(data, cap + 1 - size) if decoder else data
+                try:
+                    out = decoder.decompress(data, cap + 1 - size) if decoder else data
+                except zlib.error as exc:
+                    reason = str(exc).rpartition(": ")[2] or str(exc)
+                    raise FetchError(f"corrupt compressed body ({encoding}): {reason}") from None
                 data = decoder.unconsumed_tail if decoder else b""
                 size += len(out)
                 if size > cap:
@@ -303,23 +403,72 @@ class Fetcher:
             raise FetchError(f"corrupt compressed body: {encoding} stream is truncated")
         return b"".join(chunks)
 
-    def _note_retry_after(self, response: httpx.Response) -> None:
+    def _note_retry_after(self, response: httpx.Response) -> HostHold | None:
+        """Hold the host for the Retry-After of a 429/503, at most `max_retry_after`."""
         if response.status_code not in (429, 503):
-            return
-        seconds = parse_retry_after(response.headers.get("retry-after"), time.time())
-        if seconds is not None:
-            host = _host(str(response.url))
-            self._host_not_before[host] = time.monotonic() + seconds
+            return None
+        asked = parse_retry_after(response.headers.get("retry-after"), time.time())
+        if not asked:
+            return None
+        held = min(asked, self.settings.max_retry_after)
+        host = _host(str(response.url))
+        self._host_not_before[host] = time.monotonic() + held
+        until = datetime.now(UTC) + timedelta(seconds=held)
+        return HostHold(host, asked, held, until.isoformat(timespec="seconds"))
 
 
-def _decoder(encoding: str) -> zlib._Decompress | None:
+class _Deflate:
+    """`Content-Encoding: deflate` is a zlib stream (RFC 9110), but some servers send raw
+    deflate without the zlib header; browsers read both, and so does this. The first two
+    bytes tell which: a zlib header names method 8 and is a multiple of 31."""
+
+    def __init__(self) -> None:
+        self._inner: zlib._Decompress | None = None
+        self._head = b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._inner is None:
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            data, self._head = self._head, b""
+            cmf, flg = data[0], data[1]
+            wrapped = cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0
+            self._inner = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        return self._inner.decompress(data, max_length)
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._inner.unconsumed_tail if self._inner else b""
+
+    @property
+    def eof(self) -> bool:
+        return self._inner.eof if self._inner else False
+
+
+def _decoder(encoding: str) -> zlib._Decompress | _Deflate | None:
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
-        return zlib.decompressobj()
+        return _Deflate()
     if encoding in ("identity", ""):
         return None
     raise FetchError(f"unsupported Content-Encoding: {encoding}")
+
+
+def unexpected_error(exc: Exception) -> FetchError:
+    """A FetchError for an exception no branch above expected, with the cause a user can
+    act on where it is known (never the value of a header, which may be a secret)."""
+    if isinstance(exc, ImportError) and "socksio" in str(exc):
+        return FetchError(
+            f"the proxy is a SOCKS proxy, which needs the socksio library: {SOCKS_INSTALL}"
+        )
+    if isinstance(exc, UnicodeEncodeError):
+        return FetchError(
+            "cannot send a header or cookie: its value holds a non-ASCII character"
+            " (percent-encode it)"
+        )
+    return FetchError(f"unexpected error while fetching: {type(exc).__name__}: {_short(exc)}")
 
 
 def _redirect_target(url: httpx.URL, location: str) -> httpx.URL:
@@ -338,6 +487,15 @@ def _redirect_target(url: httpx.URL, location: str) -> httpx.URL:
     if target.scheme not in ("http", "https"):
         raise FetchError(f"redirect to an unsupported URL scheme: {target.scheme}:")
     return target
+
+
+def _merge_cookies(own: str, from_jar: str | None) -> str:
+    """The source's Cookie header, then the jar's cookies it does not name itself."""
+    if not from_jar:
+        return own
+    names = {pair.partition("=")[0].strip() for pair in own.split(";")}
+    extra = [pair for pair in from_jar.split("; ") if pair.partition("=")[0] not in names]
+    return "; ".join([own, *extra])
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
@@ -363,13 +521,24 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - now)
+
+
+def human_duration(seconds: float) -> str:
+    """'365 days', '36 h', '1.5 h', '20 min', '45 s'."""
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 3600:
+        return f"{round(seconds / 3600, 1):g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 def _host(url: str) -> str:

@@ -7,11 +7,12 @@ takes a write lock from the running daemon (the database is in WAL mode).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from monitor.models import Settings, Source, StoreError
 from monitor.pipeline.store import SourceState, Store
@@ -32,6 +33,8 @@ class SourceStatus:
     items_known: int
     items_listed: int
     next_run: str | None
+    # The host asked not to be polled before this time (Retry-After, capped); ISO, UTC.
+    held_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,22 +88,62 @@ def duration_text(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def health_text(state: SourceState) -> str:
+def health_text(state: SourceState, held_until: str | None = None) -> str:
+    if held_until:
+        return f"held by Retry-After until {clock_text(held_until)}"
     if state.last_poll is None:
         return "never polled"
-    if state.health:
+    # "held" outlives the hold itself until a poll succeeds; the errors tell the rest.
+    if state.health and state.health != "held":
         return state.health
     if state.consecutive_errors:
         return "erroring"
     return "ok"
 
 
-def source_status(source: Source, state: SourceState, items_known: int) -> SourceStatus:
+def clock_text(value: str, now: datetime | None = None) -> str:
+    """'14:05' in local time, with the date when it is not today."""
+    when = _aware(datetime.fromisoformat(value)).astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    return when.strftime("%H:%M" if when.date() == today else "%Y-%m-%d %H:%M")
+
+
+def host_holds(
+    sources: Iterable[Source], states: dict[str, SourceState], now: datetime
+) -> dict[str, str]:
+    """Host -> the latest hold still running that any of its sources recorded: a
+    Retry-After holds every source on the host."""
+    holds: dict[str, tuple[datetime, str]] = {}
+    for source in sources:
+        state = states.get(source.name)
+        if state is None or not state.held_until:
+            continue
+        try:
+            until = _aware(datetime.fromisoformat(state.held_until))
+        except ValueError:
+            continue
+        host = host_of(source.url)
+        if until > now and (host not in holds or until > holds[host][0]):
+            holds[host] = (until, state.held_until)
+    return {host: text for host, (_, text) in holds.items()}
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def source_status(
+    source: Source, state: SourceState, items_known: int, held_until: str | None = None
+) -> SourceStatus:
     return SourceStatus(
         name=source.name,
         url=source.url,
         schedule=schedule_text(source),
-        health=health_text(state),
+        health=health_text(state, held_until),
         last_poll=state.last_poll,
         last_success=state.last_success,
         consecutive_errors=state.consecutive_errors,
@@ -108,6 +151,7 @@ def source_status(source: Source, state: SourceState, items_known: int) -> Sourc
         items_known=items_known,
         items_listed=state.item_count,
         next_run=state.next_run,
+        held_until=held_until,
     )
 
 
@@ -128,7 +172,7 @@ def open_read_only(path: str) -> sqlite3.Connection | None:
     return conn
 
 
-def read_status(settings: Settings, daemon_pid: int | None) -> Status:
+def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None = None) -> Status:
     """The status of every configured source, from the database (read-only)."""
     conn = open_read_only(settings.database)
     states: dict[str, SourceState] = {}
@@ -155,8 +199,14 @@ def read_status(settings: Settings, daemon_pid: int | None) -> Status:
             raise StoreError(f"{settings.database}: {exc}") from exc
         finally:
             conn.close()
+    holds = host_holds(settings.sources, states, now or datetime.now(UTC))
     sources = tuple(
-        source_status(s, states.get(s.name) or SourceState(name=s.name), known.get(s.name, 0))
+        source_status(
+            s,
+            states.get(s.name) or SourceState(name=s.name),
+            known.get(s.name, 0),
+            holds.get(host_of(s.url)),
+        )
         for s in settings.sources
     )
     return Status(

@@ -177,12 +177,19 @@ def _v4_outbox_per_url(db: Database) -> None:
     )
 
 
+def _v5_source_hold(db: Database) -> None:
+    """Until when the source's host asked not to be polled (Retry-After, capped), so that
+    `monitor status` can say so."""
+    db.execute("ALTER TABLE sources ADD COLUMN held_until TEXT")
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_initial,
     _v2_delivery,
     _v3_outbox_claims,
     _v4_outbox_per_url,
+    _v5_source_hold,
 )
 
 
@@ -203,6 +210,7 @@ class SourceState:
     item_count: int = 0
     health: str | None = None
     next_run: str | None = None
+    held_until: str | None = None
 
     @property
     def has_baseline(self) -> bool:
@@ -339,7 +347,7 @@ class Store:
             row = conn.execute(
                 "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
                 " consecutive_errors, etag, last_modified, body_hash, item_count, health,"
-                " next_run FROM sources WHERE name = ?",
+                " next_run, held_until FROM sources WHERE name = ?",
                 (name,),
             ).fetchone()
         return SourceState(*row) if row else SourceState(name=name)
@@ -347,7 +355,8 @@ class Store:
     def source_states(self) -> list[SourceState]:
         rows = self.conn.execute(
             "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
-            " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run"
+            " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run,"
+            " held_until"
             " FROM sources ORDER BY name"
         ).fetchall()
         return [SourceState(*row) for row in rows]
@@ -370,16 +379,18 @@ class Store:
         events: Sequence[Event] = (),
         outbox: Sequence[OutboxRow] = (),
         health: str | None = None,
+        held_until: str | None = None,
     ) -> int:
-        """A failed poll: nothing about items changes. Returns the new error count."""
+        """A failed poll: nothing about items changes. Returns the new error count.
+        `held_until`: the host asked not to be polled before then (Retry-After)."""
         with self.transaction() as conn:
             self._ensure_source(name, url, kind)
             conn.execute(
                 "UPDATE sources SET last_poll = ?, last_status = ?, last_error = ?,"
                 " consecutive_errors = consecutive_errors + 1,"
-                " first_poll = coalesce(first_poll, ?), health = coalesce(?, health)"
-                " WHERE name = ?",
-                (now, status, error, now, health, name),
+                " first_poll = coalesce(first_poll, ?), health = coalesce(?, health),"
+                " held_until = ? WHERE name = ?",
+                (now, status, error, now, health, held_until, name),
             )
             self._insert_events(events, outbox, now)
             return int(
