@@ -49,7 +49,8 @@ def _pages() -> list[Page]:
                     file=row["local_file"],
                     site=row["site/domain"].split()[0].strip('"'),
                     items=int(flagged.group(2)),
-                    premium=int(flagged.group(1)),
+                    # A sponsored-content mark the manifest names is not a paywall.
+                    premium=0 if "not paywall" in markers else int(flagged.group(1)),
                 )
             )
     return pages

@@ -58,6 +58,10 @@ MEASURED_CANDIDATES = 40
 ID_BONUS = 1.5
 # Links picked by the site's article address pattern (Le Monde's /article/) are items.
 URL_BONUS = 1.15
+# An outer block holding this share of the best selector's articles, scoring at least
+# this share of it, is the listing's teaser (the rest sit in other boxes).
+OUTER_SHARE = 0.75
+OUTER_SCORE = 0.5
 # A second item selector is added when the union scores this much better.
 UNION_GAIN = 1.35
 # Below this many items a repeated block is not a listing.
@@ -91,6 +95,8 @@ _ATTR_SKIP = frozenset(
     }
 )  # fmt: skip
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Blocks that are only a link or a headline, not a teaser around one.
+_BARE = frozenset({"a", *_HEADINGS})
 _SECTION_WORDS = (
     "kicker", "section", "rubric", "ressort", "category", "categories", "topline",
     "overline", "dachzeile", "eyebrow", "channel", "department", "rubrik",
@@ -110,6 +116,19 @@ _PAYWALL_WORDS = frozenset(
 _PAYWALL_PREFIXES = ("abonn", "subscri", "premium", "paywall", "bezahl", "plus")
 # Social buttons and streaming services, not paywalls.
 _NOT_PAYWALL = ("google-plus", "googleplus", "gplus", "google+", "disney+", "apple tv+")
+# Paid placements (sponsored stories, partner offers) and newsletter sign-ups: a "paid"
+# or "subscribe" beside these words is not a paywall.
+_NOT_PAYWALL_WORDS = frozenset(
+    {
+        "promo", "promotion", "sponsored", "sponsor", "ad", "ads", "advert", "advertorial",
+        "anzeige", "werbung", "partner", "reklama", "sponsorowane", "newsletter", "surplus",
+    }
+)  # fmt: skip
+# Attributes that record clicks for analytics: their values name links, not paywalls.
+_TRACKING_ATTR = re.compile(
+    r"^data-(?:link-name|track|tracking|analytics|gtm|ga|event|click|component-name|sara-click)",
+    re.I,
+)
 _PAYWALL_PHRASES = (
     "only to", "only for", "for subscribers", "nur für", "réservé aux", "available only",
     "доступен только", "даступны толькі",
@@ -152,6 +171,10 @@ class Proposal:
     paywall: PaywallGuess | None = None
     # Other paywall signals, best first, for the user to choose from.
     paywall_alternatives: tuple[PaywallGuess, ...] = ()
+    # False when the item selector rests on generated names (no stable hook found).
+    stable: bool = True
+    # What the user should know before accepting it.
+    notes: tuple[str, ...] = ()
 
     def rule_table(self) -> dict[str, object]:
         """The rule as the keys of a config file's [sources.rule], unset keys left out."""
@@ -174,6 +197,9 @@ class Proposal:
             "score": round(self.score, 2),
             "paywall": self.paywall.describe() if self.paywall else None,
             "paywall_alternatives": [p.describe() for p in self.paywall_alternatives],
+            "evidence": self.paywall.evidence if self.paywall else None,
+            "stable": self.stable,
+            "notes": list(self.notes),
             "sample": [
                 {
                     "title": i.title,
@@ -247,11 +273,22 @@ def discover(
                 sample=tuple(items[:10]),
                 paywall=guesses[0] if guesses else None,
                 paywall_alternatives=tuple(guesses[1:6]),
+                stable=candidate.stable,
+                notes=_notes(rule, candidate),
             )
         )
         if len(proposals) >= limit:
             break
     return proposals
+
+
+def _notes(rule: Rule, candidate: _Candidate) -> tuple[str, ...]:
+    if candidate.stable:
+        return ()
+    return (
+        f"no stable hook: `{rule.item}` is a generated name that may change on the site's "
+        "next deploy",
+    )
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -323,6 +360,12 @@ def _read_page(tree: LexborHTMLParser, base_url: str, *, min_items: int = MIN_IT
             node = node.parent
             level += 1
     return page
+
+
+def _lead_url(page: _Page, key: int) -> str | None:
+    """The one article a block shows, None for a block with several (a container)."""
+    below = page.urls_below.get(key, set())
+    return next(iter(below)) if len(below) == 1 else None
 
 
 def _canonical(href: str, base: str) -> str | None:
@@ -460,9 +503,9 @@ def _rank_items(page: _Page) -> list[_Candidate]:
     """Item selectors measured on the page, best first."""
     rough: list[tuple[float, str]] = []
     for selector, keys in page.candidates.items():
-        single = [k for k in keys if len(page.urls_below[k]) == 1]
-        if len(single) >= page.min_items:
-            weight = sum(page.weight[next(iter(page.urls_below[k]))] for k in single)
+        leads = [u for u in (_lead_url(page, k) for k in keys) if u is not None]
+        if len(leads) >= page.min_items:
+            weight = sum(page.weight[u] for u in leads)
             rough.append((weight, selector))
     rough.sort(key=lambda pair: (-pair[0], pair[1]))
     selectors = [selector for _, selector in rough[:MEASURED_CANDIDATES]]
@@ -488,11 +531,19 @@ _SELECTOR_NAMES = re.compile(r'[.#](-?[A-Za-z_][\w-]*)|="([^"]*)"')
 
 def _prefer_stable(ranked: list[_Candidate]) -> list[_Candidate]:
     """A selector on a generated name is dropped when a stable one finds the same blocks
-    (it would break on the site's next deploy); `_measure` ranks the others lower."""
-    stable_sets = {frozenset(n.mem_id for n in c.elements) for c in ranked if c.stable}
-    return [
-        c for c in ranked if c.stable or frozenset(n.mem_id for n in c.elements) not in stable_sets
-    ]
+    as well (it would break on the site's next deploy); `_measure` ranks the others lower."""
+    best_stable: dict[frozenset[int], float] = {}
+    for cand in ranked:
+        if cand.stable:
+            blocks = frozenset(n.mem_id for n in cand.elements)
+            best_stable[blocks] = max(best_stable.get(blocks, cand.score), cand.score)
+    kept = []
+    for cand in ranked:
+        rival = best_stable.get(frozenset(n.mem_id for n in cand.elements))
+        # The unstable score was lowered in `_measure`; compare what each finds.
+        if cand.stable or rival is None or rival < 0.9 * cand.score / UNSTABLE_WEIGHT:
+            kept.append(cand)
+    return kept
 
 
 def _url_selectors(page: _Page) -> list[str]:
@@ -523,8 +574,9 @@ def _measure(page: _Page, selector: str) -> _Candidate | None:
     depths: list[int] = []
     for node in matched:
         below = page.urls_below.get(node.mem_id, set())
-        if len(below) == 1:
-            url = next(iter(below))
+        lead = _lead_url(page, node.mem_id)
+        if lead is not None:
+            url = lead
             one.append(node)
             urls.append(url)
             key = node.mem_id
@@ -597,14 +649,28 @@ def _ancestor_ids(node: LexborNode) -> tuple[int, ...]:
 
 
 def _prefer_outer(ranked: list[_Candidate]) -> list[_Candidate]:
-    """Among selectors that find the same articles, rank the outermost block first."""
+    """Among selectors that find the same articles, rank the outermost block first.
+
+    An outer block that holds most of the best selector's articles is the listing's
+    teaser, and the articles only the inner selector finds sit in other boxes (bare links
+    in a "most read" list or a voucher box match `a`, but are not wrapped like teasers).
+    """
     if not ranked:
         return ranked
     best = ranked[0]
     best_urls = set(best.urls)
+    bare = all(node.tag in _BARE for node in best.elements)
     for cand in ranked[1:]:
-        same = len(best_urls & set(cand.urls)) >= 0.97 * len(best_urls)
-        if same and cand.score >= 0.97 * best.score and cand.depth < best.depth:
+        shared = len(best_urls & set(cand.urls))
+        same = shared >= 0.97 * len(best_urls) and cand.score >= 0.97 * best.score
+        wider = (
+            bare
+            and shared >= OUTER_SHARE * len(best_urls)
+            and cand.score >= OUTER_SCORE * best.score
+            and cand.depth < best.depth - 0.5
+            and len(cand.urls) <= len(best_urls)
+        )
+        if (same and cand.depth < best.depth) or wider:
             best = cand
             best_urls = set(cand.urls)
     return [best, *(c for c in ranked if c is not best)]
@@ -758,8 +824,11 @@ def paywall_words(text: str) -> int:
     lowered = text.lower()
     if any(noise in lowered for noise in _NOT_PAYWALL):
         return 0
+    tokens = set(_tokens(text))
+    if tokens & _NOT_PAYWALL_WORDS:
+        return 0
     strength = 1 if any(phrase in lowered for phrase in _PAYWALL_PHRASES) else 0
-    for token in set(_tokens(text)):
+    for token in tokens:
         if (
             token in _PAYWALL_WORDS
             or token.startswith(_PAYWALL_PREFIXES)
@@ -897,11 +966,16 @@ def _features(block: LexborNode, url: str) -> set[_Feature]:
                     )
                 )
     path = urlsplit(url).path
-    for segment in path.strip("/").split("/")[:-1]:
-        words = paywall_words(segment)
-        if words and _usable_value(segment):
-            selector = f'a[href*="/{segment}/"]'
-            found.add(_Feature("url", selector, None, f"URL path `/{segment}/`", words))
+    for segment in path.strip("/").split("/"):
+        # The word a segment starts with (`/plus/`, `/plus250123/`, `/premium-…`).
+        head = re.match(r"[a-z]+\+?", segment.lower())
+        word = head.group(0) if head else ""
+        if len(word) < 3 or not paywall_words(word) or not _usable_value(word):
+            continue
+        whole = segment.lower() == word
+        selector = f'a[href*="/{word}/"]' if whole else f'a[href*="/{word}"]'
+        evidence = f"URL path `/{word}/`" if whole else f"URL path `/{word}…`"
+        found.add(_Feature("url", selector, None, evidence, paywall_words(word)))
     return found
 
 
@@ -925,6 +999,11 @@ def _node_features(node: LexborNode) -> Iterator[_Feature]:
             name
         ):
             continue
+        if _TRACKING_ATTR.match(name):
+            continue
+        if value and value.lstrip()[:1] in ("{", "["):
+            yield from _json_features(tag, name, value)
+            continue
         if name == "alt":
             words = paywall_words(value or "") if _usable_value(value) else 0
             if words:
@@ -939,6 +1018,23 @@ def _node_features(node: LexborNode) -> Iterator[_Feature]:
             if words:
                 selector = f'[{name}="{value}"]'
                 yield _Feature("attr", selector, None, f"`{tag}{selector}`", words)
+
+
+_JSON_PAIR = re.compile(r'"([\w-]{2,40})"\s*:\s*(true|1|"[^"\\]{1,40}")')
+
+
+def _json_features(tag: str, name: str, value: str) -> Iterator[_Feature]:
+    """Paywall-worded key/value pairs of JSON in an attribute (`{"isPremium": true}`),
+    matched as the attribute's text (`[data-meta*='"isPremium":true']`)."""
+    for match in _JSON_PAIR.finditer(value):
+        key, raw = match.group(1), match.group(2)
+        words = paywall_words(key) + (paywall_words(raw) if raw.startswith('"') else 0)
+        if not words or raw.lower() in ('"false"', '"0"', '""', '"free"'):
+            continue
+        if "'" in match.group(0):
+            continue
+        selector = f"[{name}*='{match.group(0)}']"
+        yield _Feature("attr", selector, None, f"`{tag}{selector}`", words)
 
 
 def _ancestors(node: LexborNode) -> Iterator[LexborNode]:

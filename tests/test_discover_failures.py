@@ -1,0 +1,196 @@
+"""Discovery on pages built like the ones it used to get wrong: generated class names, small
+boxes beside the main listing, paywall marks inside the teaser versus an ancestor, marks in
+the article URL, tracking attributes that split teasers, teaser variants, nested links."""
+
+from __future__ import annotations
+
+from monitor.extract.discover import Proposal, discover, is_generated
+from monitor.extract.html import extract_html
+
+BASE = "https://news.example/"
+
+
+def page(body: str) -> bytes:
+    return (
+        f"<!doctype html><html><head><title>News</title></head><body>{body}</body></html>".encode()
+    )
+
+
+def teaser_title(i: int) -> str:
+    return f"Story number {i} about the council budget and the new tram line"
+
+
+def best(body: bytes) -> Proposal:
+    proposals = discover(body, BASE)
+    assert proposals, "a listing is proposed"
+    return proposals[0]
+
+
+# -- generated class names ---------------------------------------------------------------------
+
+VOUCHERS = "".join(
+    f'<li class="voucher-box__item"><a href="/gutscheine/shop-number-{i}-rabatt-code/">'
+    f"Voucher: 20 percent off at shop {i}</a></li>"
+    for i in range(18)
+)
+
+
+SECTIONS = ("politics", "economy", "sport", "culture")
+
+
+def css_in_js_page(*, stable_hook: bool) -> bytes:
+    hook = ' data-testid="teaser"' if stable_hook else ""
+    tag = "article" if stable_hook else "div"
+    teasers = "".join(
+        f'<{tag} class="css-uthm1l e1x9q2w30"{hook}>'
+        f'<a class="css-9kq1a3" href="/{SECTIONS[i % 4]}/story-{i}-council-budget-a-{1000 + i}">'
+        f'<img src="/i/{i}.jpg" alt=""><h3 class="css-7yhb2x">{teaser_title(i)}</h3></a>'
+        f'<p class="css-8uhn3c">A summary of story {i}, two lines of text.</p></{tag}>'
+        for i in range(140)
+    )
+    return page(
+        f'<main><div class="sc-bdVaJa">{teasers}</div></main>'
+        f'<aside><ul class="voucher-box">{VOUCHERS}</ul></aside>'
+    )
+
+
+def test_generated_class_names_are_recognised() -> None:
+    for name in ("css-uthm1l", "sc-bdVaJa", "_3xX7a", "Teaser_title__3xX7a", "e1x9q2w30"):
+        assert is_generated(name), name
+    for name in ("teaser", "stage-teaser", "pz-card--plus", "col-md-4", "font-sansUI"):
+        assert not is_generated(name), name
+
+
+def test_a_css_in_js_listing_is_proposed_by_its_stable_hook_not_the_voucher_box() -> None:
+    proposal = best(css_in_js_page(stable_hook=True))
+    assert (proposal.rule.item, proposal.items, proposal.stable) in (
+        ("article", 140, True),
+        ('article[data-testid="teaser"]', 140, True),
+        ("article[data-testid]", 140, True),
+    )
+    assert proposal.notes == ()
+
+
+def test_a_listing_with_only_generated_names_is_flagged_unstable() -> None:
+    proposal = best(css_in_js_page(stable_hook=False))
+    assert proposal.items == 140
+    assert proposal.stable is False
+    assert proposal.rule.item is not None and "css-" in proposal.rule.item
+    assert proposal.notes == (
+        f"no stable hook: `{proposal.rule.item}` is a generated name that may change on "
+        "the site's next deploy",
+    )
+    assert proposal.to_json()["stable"] is False
+
+
+# -- the main listing wins over small boxes ----------------------------------------------------
+
+
+def test_the_main_listing_beats_a_regular_most_read_box() -> None:
+    listing = "".join(
+        f'<div class="card"><a href="/local/{2000 + i}-story-about-town.html">{teaser_title(i)}'
+        f"</a><span>{'Short text' if i % 2 else ''}</span></div>"
+        for i in range(30)
+    )
+    most_read = "".join(
+        f'<li class="top__item"><img src="/t/{i}.jpg" alt=""><a href="/local/{3000 + i}-top.html">'
+        f"Most read story number {i} of the week</a><p>With a summary line</p></li>"
+        for i in range(8)
+    )
+    proposal = best(page(f'<main id="news">{listing}</main><ol class="top">{most_read}</ol>'))
+    assert (proposal.rule.item, proposal.items) == ("div.card", 30)
+
+
+# -- teaser variants are one listing -------------------------------------------------------------
+
+
+def test_teaser_variants_are_one_listing() -> None:
+    lead = "".join(
+        f'<div class="lead-story"><img src="/l{i}.jpg" alt="">'
+        f'<h2><a href="/a/{100 + i}-lead-story">'
+        f"{teaser_title(100 + i)}</a></h2><p>Lead summary text here.</p></div>"
+        for i in range(3)
+    )
+    standard = "".join(
+        f'<div class="story"><h3><a href="/a/{200 + i}-standard-story">{teaser_title(200 + i)}'
+        f"</a></h3><p>Standard summary.</p></div>"
+        for i in range(12)
+    )
+    compact = "".join(
+        f'<div class="brief"><a href="/a/{300 + i}-brief-story">{teaser_title(300 + i)}</a>'
+        "<time>10:00</time></div>"
+        for i in range(9)
+    )
+    body = page(f'<div id="stream">{lead}{standard}{compact}</div>')
+    proposal = best(body)
+    assert proposal.items == 24
+    items = extract_html(body, BASE, proposal.rule)
+    assert [i.title for i in items] == [
+        teaser_title(n) for n in (*range(100, 103), *range(200, 212), *range(300, 309))
+    ]
+
+
+# -- paywall marks from evidence -----------------------------------------------------------------
+
+
+def test_a_badge_in_every_premium_teaser_beats_an_ancestor_section() -> None:
+    def teaser(i: int) -> str:
+        badge = '<span class="badge"><svg><title>Premium</title></svg></span>' if i % 3 == 0 else ""
+        return (
+            f'<article class="teaser"><a href="/story/{5000 + i}-a-long-slug-here">'
+            f"{badge}{teaser_title(i)}</a><p>Summary text {i}</p></article>"
+        )
+
+    # Six of the premium teasers also sit in a box named like a paywall.
+    boxed = "".join(teaser(i) for i in range(0, 18, 3))
+    rest = "".join(teaser(i) for i in range(31 + 18) if not (i < 18 and i % 3 == 0))
+    body = page(
+        f'<section class="paid-premium-subscriber-picks">{boxed}</section><main>{rest}</main>'
+    )
+    proposal = best(body)
+    premium = sum(1 for i in range(49) if i % 3 == 0)
+    assert (proposal.items, proposal.paywalled) == (49, premium)
+    assert proposal.paywall is not None
+    assert proposal.paywall.evidence == 'text "Premium"'
+
+
+def test_a_url_segment_marks_the_premium_teasers() -> None:
+    teasers = "".join(
+        f'<article><a href="/{"plus" + str(700 + i) if i % 4 == 0 else "news"}'
+        f'/story-{i}-about-the-city.html">{teaser_title(i)}</a><p>Summary {i}</p></article>'
+        for i in range(20)
+    )
+    proposal = best(page(f"<main>{teasers}</main>"))
+    assert (proposal.items, proposal.paywalled) == (20, 5)
+    assert proposal.paywall is not None
+    assert proposal.paywall.evidence == "URL path `/plus…`"
+
+
+def test_a_json_attribute_marks_the_premium_teasers() -> None:
+    teasers = "".join(
+        f'<article data-meta=\'{{"id": {i}, "isPremium": {"true" if i % 2 else "false"}}}\'>'
+        f'<a href="/news/story-{i}-about-the-city.html">{teaser_title(i)}</a><p>S {i}</p></article>'
+        for i in range(12)
+    )
+    proposal = best(page(f"<main>{teasers}</main>"))
+    assert (proposal.items, proposal.paywalled) == (12, 6)
+
+
+def test_a_tracking_attribute_that_splits_teasers_is_not_a_paywall() -> None:
+    teasers = "".join(
+        f'<div class="card" data-link-name="{"subscriber-picks | card" if i < 7 else "news"}">'
+        f'<a href="/world/2024/may/{i + 1:02d}/story-{i}">{teaser_title(i)}</a><p>S {i}</p></div>'
+        for i in range(25)
+    )
+    proposal = best(page(f"<main>{teasers}</main>"))
+    assert (proposal.items, proposal.paywalled, proposal.paywall) == (25, 0, None)
+
+
+def test_a_sponsored_box_is_not_a_paywall() -> None:
+    teasers = "".join(
+        f'<div class="card" data-section="{"paid_promo" if i < 5 else "news"}">'
+        f'<a href="/world/2024/may/{i + 1:02d}/story-{i}">{teaser_title(i)}</a><p>S {i}</p></div>'
+        for i in range(25)
+    )
+    proposal = best(page(f"<main>{teasers}</main>"))
+    assert (proposal.items, proposal.paywalled) == (25, 0)
