@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,11 @@ from monitor.extract.charset import (
     decode_html,
     decode_text,
     detect_encoding,
+    html_encoding,
     normalize_encoding,
+    xml_encoding,
 )
+from monitor.extract.feed import extract_feed
 from monitor.extract.html import extract_html
 from monitor.models import Rule
 
@@ -104,17 +108,14 @@ def test_meta_late_in_a_long_head_is_found() -> None:
     assert RU_TITLE in decode_html(body)
 
 
-def test_declared_utf8_with_invalid_bytes_gets_replacement_characters() -> None:
-    body = b"<html><head><meta charset=utf-8></head><body><p>ok \xff\xfe bad \xd0</p></body></html>"
+def test_declared_utf8_keeps_a_stray_byte_as_one_replacement_character() -> None:
+    html = page(RU_TITLE, RU_TEXT, '<meta charset="utf-8">').replace("Лукашенко", "Лука\x00шенко")
+    body = html.encode().replace(b"\x00", b"\xff")
     text = decode_html(body, "text/html; charset=utf-8")
-    assert "ok \ufffd\ufffd bad \ufffd" in text
-    items = extract_html(
-        b'<ul><li><a href="/x">Caf\xe9 \xff news today</a></li></ul>',
-        "https://example.com/",
-        Rule(item="li"),
-        "text/html; charset=utf-8",
-    )
-    assert items[0].title == "Caf\ufffd \ufffd news today"
+    assert "Лука\ufffdшенко извинился за ракетные удары по Украине" in text
+    assert text.count("\ufffd") == html.count("\x00")  # one per stray byte, no more
+    items = extract_html(body, "https://example.by/", Rule(item="li.n"), "text/html; charset=utf-8")
+    assert items[0].title == "Лука\ufffdшенко извинился за ракетные удары по Украине"
 
 
 def test_bom_wins_and_is_not_text() -> None:
@@ -234,3 +235,280 @@ def test_corpus_feeds_decode(relative: str, word: str) -> None:
     text = decode_text(corpus_file(relative))
     assert word in text
     assert "\ufffd" not in text
+
+
+# --- declared versus bytes, labels, BOMs -------------------------------------------
+
+_META = re.compile(r"<meta\b[^>]*charset[^>]*>", re.IGNORECASE)
+
+# Real UTF-8 pages, re-encoded into the code pages their language was published in.
+RE_ENCODED = [
+    ("article/ua_pravda_2026-01-08_fundus_FREE.html", "windows-1251"),
+    ("article/ua_pravda_2026-01-08_fundus_FREE.html", "koi8-r"),
+    ("article/ua_pravda_2026-01-08_fundus_FREE.html", "koi8-u"),
+    ("listing/pl_onet_home_2022.html", "iso-8859-2"),
+    ("listing/pl_onet_home_2022.html", "windows-1250"),
+    ("listing/de_telepolis_index_2020_feedless.html", "windows-1252"),
+    ("article/es_elpais_2024-10-15_fundus.html", "windows-1252"),
+    ("article/it_corriere_2025-02-04_fundus.html", "windows-1252"),
+]
+
+
+def declare(html: str, how: str, label: str) -> tuple[str, str | None]:
+    """The page with its own charset declarations replaced by `how`, and the
+    Content-Type header to serve it with."""
+    html = _META.sub("", html)
+    tag = {
+        "meta": f'<meta charset="{label}">',
+        "http-equiv": f'<meta http-equiv="Content-Type" content="text/html; charset={label}">',
+    }.get(how)
+    if tag:
+        html = re.sub(r"<head\b[^>]*>", lambda m: m.group(0) + tag, html, count=1)
+    return html, f"text/html; charset={label}" if how == "header" else None
+
+
+def re_encoded(relative: str, encoding: str, how: str, label: str) -> tuple[bytes, str | None]:
+    html, content_type = declare(corpus_file(relative).decode("utf-8"), how, label)
+    # Characters the code page lacks become references, which HTML reads back.
+    return html.encode(encoding, "xmlcharrefreplace"), content_type
+
+
+@pytest.mark.parametrize(("relative", "encoding"), RE_ENCODED)
+@pytest.mark.parametrize(
+    ("how", "declared"),
+    [
+        ("header", "utf-8"),
+        ("meta", "utf-8"),
+        ("http-equiv", "utf-8"),
+        ("nothing", ""),
+        ("header", "own"),
+        ("meta", "own"),
+        ("http-equiv", "own"),
+    ],
+)
+def test_legacy_pages_read_right_however_declared(
+    relative: str, encoding: str, how: str, declared: str
+) -> None:
+    label = declared if declared == "utf-8" else encoding
+    body, content_type = re_encoded(relative, encoding, how, label)
+    assert decode_html(body, content_type) == body.decode(encoding)
+
+
+def test_polish_listing_declared_utf8_lists_the_same_items() -> None:
+    rule = Rule(item="section.mosaic a.itemBox[data-art-type]", title="span.title")
+    original = corpus_file("listing/pl_onet_home_2022.html")
+    expected = [(i.title, i.url) for i in extract_html(original, "https://www.onet.pl/", rule)]
+    body, _ = re_encoded("listing/pl_onet_home_2022.html", "iso-8859-2", "meta", "utf-8")
+    items = extract_html(body, "https://www.onet.pl/", rule, "text/html; charset=utf-8")
+    assert len(expected) > 50
+    assert [(i.title, i.url) for i in items] == expected
+    assert any("ł" in title or "ż" in title for title, _ in expected)
+
+
+@pytest.mark.parametrize("declared", ["header", "meta"])
+def test_windows_1251_page_declared_utf8_reads_as_cyrillic(declared: str) -> None:
+    head = '<meta charset="utf-8">' if declared == "meta" else ""
+    body = page(RU_TITLE, RU_TEXT, head).encode("cp1251")
+    content_type = "text/html; charset=utf-8" if declared == "header" else None
+    items = extract_html(body, "https://example.by/", Rule(item="li.n"), content_type)
+    assert [i.title for i in items] == [RU_TITLE, RU_TEXT[:60].strip()]
+
+
+def test_server_default_utf8_yields_to_the_pages_own_meta() -> None:
+    body = page(RU_TITLE, RU_TEXT, '<meta charset="windows-1251">').encode("cp1251")
+    assert html_encoding(body, "text/html; charset=UTF-8") == ("cp1251", 0)
+
+
+def test_utf8_bytes_under_a_legacy_label_read_as_utf8() -> None:
+    body = page(PL_TITLE, PL_TEXT).encode("utf-8")
+    assert decode_html(body, "text/html; charset=iso-8859-1") == page(PL_TITLE, PL_TEXT)
+
+
+def test_xml_declaration_of_an_xhtml_page_is_read_after_meta() -> None:
+    xhtml = '<?xml version="1.0" encoding="windows-1251"?>\n' + page(RU_TITLE, RU_TEXT)
+    assert RU_TITLE in decode_html(xhtml.encode("cp1251"))
+    with_meta = xhtml.replace("<head>", '<head><meta charset="koi8-r">')
+    assert html_encoding(with_meta.encode("koi8-r"))[0] == "koi8-r"
+
+
+PT_TITLE = "Simulação mostra que a prisão preventiva não é a solução"
+LATIN_TEXTS = [
+    ("Portuguese", PT_TITLE + ", disse o ministro à imprensa.", "windows-1252"),
+    ("Polish", PL_TEXT, "iso-8859-2"),
+    ("Polish", PL_TEXT, "windows-1250"),
+    # Łacinka without "ŭ", which neither code page has.
+    (
+        "Łacinka",
+        "Alaksandar Łukašenka pieraprasiŭ za rakietnyja ŭdary, raskazaŭ Uładzimir "
+        "Zialenski. Ciapier žyćcio ŭ Minsku ciažkaje, piša Źmicier.".replace("ŭ", "u"),
+        "windows-1250",
+    ),
+    (
+        "Łacinka",
+        "Alaksandar Łukašenka pieraprasiŭ za rakietnyja ŭdary, raskazaŭ Uładzimir "
+        "Zialenski. Ciapier žyćcio ŭ Minsku ciažkaje, piša Źmicier.".replace("ŭ", "u"),
+        "iso-8859-2",
+    ),
+    (
+        "German",
+        "Die Bürger müssen größere Anstrengungen unternehmen, sagte der Außenminister "
+        "über die Lösung der Krise „in dieser Woche“.",
+        "windows-1252",
+    ),
+    (
+        "German",
+        "Die Bürger müssen größere Anstrengungen unternehmen, sagte der Außenminister.",
+        "iso-8859-15",
+    ),
+    (
+        "Czech",
+        "Předseda vlády řekl, že změny zákona přinesou úspory. Očekává se, že sněmovna "
+        "o nich bude hlasovat příští týden.",
+        "windows-1250",
+    ),
+    (
+        "Czech",
+        "Předseda vlády řekl, že změny zákona přinesou úspory. Očekává se, že sněmovna "
+        "o nich bude hlasovat příští týden.",
+        "iso-8859-2",
+    ),
+    ("Russian", RU_TEXT, "windows-1251"),
+    ("Russian", RU_TEXT, "koi8-r"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "encoding"), LATIN_TEXTS)
+@pytest.mark.parametrize("declared", ["utf-8", None])
+def test_code_page_is_the_one_that_makes_words_of_the_language(
+    language: str, text: str, encoding: str, declared: str | None
+) -> None:
+    head = f'<meta charset="{declared}">' if declared else ""
+    html = page(language, text, head)
+    assert decode_html(html.encode(encoding)) == html
+
+
+def test_portuguese_windows_1252_declared_utf8_reads_right() -> None:
+    titles = ["Simulação de ataque", "A prisão preventiva", "Ação da polícia não é legal"]
+    entries = "".join(
+        f"<item><title>{t}</title><link>https://e.pt/{n}</link></item>"
+        for n, t in enumerate(titles)
+    )
+    rss = f'<?xml version="1.0" encoding="UTF-8"?><rss><channel>{entries}</channel></rss>'
+    body = rss.encode("cp1252")
+    items = extract_feed(body, "https://e.pt/", "application/rss+xml; charset=utf-8")
+    assert [i.title for i in items] == titles
+    html = "".join(f'<li><a href="/{n}">{t}</a></li>' for n, t in enumerate(titles))
+    body = f'<meta charset="utf-8"><ul>{html}</ul>'.encode("cp1252")
+    assert [i.title for i in extract_html(body, "https://e.pt/", Rule(item="li"))] == titles
+
+
+def test_feed_declared_utf8_with_one_cut_character_reads_right_but_one_replacement() -> None:
+    source = corpus_file("feed/ua_unian_data-import.xml")
+    expected = [i.title for i in extract_feed(source, "https://www.unian.ua/")]
+    title = expected[3]
+    cut_at = next(n for n, char in enumerate(title) if ord(char) > 127)
+    before, char = title[:cut_at].encode(), title[cut_at].encode()
+    start = source.index(title.encode()) + len(before)
+    # A CMS that cut a character mid-way: its last byte is gone.
+    cut = source[:start] + char[:-1] + source[start + len(char) :]
+    expected[3] = title[:cut_at] + "\ufffd" + title[cut_at + 1 :]
+    for content_type in (None, "application/rss+xml; charset=utf-8"):
+        items = extract_feed(cut, "https://www.unian.ua/", content_type)
+        assert [i.title for i in items] == expected
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "application/rss+xml; charset=utf-8", "text/xml; charset=windows-1251"]
+)
+def test_windows_1251_feed_declared_utf8_reads_as_cyrillic(content_type: str | None) -> None:
+    source = corpus_file("feed/ru_ibash_windows-1251_miniflux.xml")
+    expected = [i.title for i in extract_feed(source, "https://ibash.org.ru/")]
+    assert expected[0] == "Цитата #17703"
+    misdeclared = source.replace(b'encoding="windows-1251"', b'encoding="utf-8"')
+    assert misdeclared != source
+    items = extract_feed(misdeclared, "https://ibash.org.ru/", content_type)
+    assert [i.title for i in items] == expected
+    text = decode_text(misdeclared, content_type)
+    assert "\ufffd" not in text
+    assert text == source.decode("cp1251").replace('encoding="windows-1251"', 'encoding="utf-8"')
+
+
+SUPERSETS = [
+    # label, the encoding browsers read it as, text with characters only the superset has
+    ("gb2312", "gb18030", "朱镕基会见代表团，票价100€"),
+    ("gbk", "gb18030", "朱镕基会见代表团，票价100€"),
+    ("euc-kr", "cp949", "똠방각하 뉴스 속보"),
+    ("ks_c_5601-1987", "cp949", "똠방각하 뉴스 속보"),
+    ("shift_jis", "cp932", "①髙橋さんのニュース"),
+    ("x-sjis", "cp932", "①髙橋さんのニュース"),
+    ("big5", "big5hkscs", "香港新聞：𡃁仔"),
+]
+
+
+@pytest.mark.parametrize(("label", "encoding", "text"), SUPERSETS)
+@pytest.mark.parametrize("declared", ["header", "meta"])
+def test_legacy_labels_read_their_common_supersets(
+    label: str, encoding: str, text: str, declared: str
+) -> None:
+    head = f'<meta charset="{label}">' if declared == "meta" else ""
+    body = f'<html><head>{head}</head><body><ul><li><a href="/1">{text}</a></li></ul></body></html>'
+    content_type = f"text/html; charset={label}" if declared == "header" else None
+    items = extract_html(body.encode(encoding), "https://e.cn/", Rule(item="li"), content_type)
+    assert [i.title for i in items] == [text]
+    rss = f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><item><title>{text}</title><link>https://e.cn/1</link></item></channel></rss>'
+    assert [i.title for i in extract_feed(rss.encode(encoding), "https://e.cn/")] == [text]
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("gb2312", "gb18030"),
+        ("GBK", "gb18030"),
+        ("x-gbk", "gb18030"),
+        ("euc-kr", "cp949"),
+        ("windows-949", "cp949"),
+        ("shift_jis", "cp932"),
+        ("windows-31j", "cp932"),
+        ("big5", "big5hkscs"),
+        ("iso-8859-1", "cp1252"),
+        ("ascii", "cp1252"),
+        ("latin1", "cp1252"),
+        ("us-ascii", "cp1252"),
+        ("iso-8859-9", "cp1254"),
+        ("latin5", "cp1254"),
+        ("tis-620", "cp874"),
+        ("iso-8859-11", "cp874"),
+        ("iso-8859-8-i", "iso8859-8"),
+        ("x-mac-cyrillic", "mac-cyrillic"),
+        ("utf-16", "utf-16-le"),
+        (" UTF8 ", "utf-8"),
+        ("unicode-1-1-utf-8", "utf-8"),
+        ("koi8-ru", "koi8-u"),
+        # Labels the standard does not know are no declaration at all.
+        ("utf-7", None),
+        ("latin-1", None),
+        ("cp-1252", None),
+        ("hz-gb-2312", None),
+        ("", None),
+    ],
+)
+def test_labels_map_as_the_whatwg_encoding_standard(label: str, expected: str | None) -> None:
+    assert normalize_encoding(label) == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-32-le", "utf-32-be"])
+def test_utf32_byte_order_mark_is_honoured(encoding: str) -> None:
+    html = page(PL_TITLE, BE_LATIN)
+    body = ("\ufeff" + html).encode(encoding)
+    assert html_encoding(body, "text/html; charset=utf-8") == (encoding, 4)
+    assert decode_html(body) == html
+    items = extract_html(body, "https://example.by/", Rule(item="li.n"))
+    assert items[0].title == PL_TITLE
+    rss = f'<?xml version="1.0"?><rss version="2.0"><channel><item><title>{RU_TITLE}</title><link>https://e.by/1</link></item></channel></rss>'
+    feed = ("\ufeff" + rss).encode(encoding)
+    assert xml_encoding(feed) == (encoding, 4)
+    assert [i.title for i in extract_feed(feed, "https://e.by/")] == [RU_TITLE]
+
+
+def test_x_user_defined_maps_high_bytes_to_the_private_use_area() -> None:
+    assert decode_html(b"a\x80\xff", "text/html; charset=x-user-defined") == "a\uf780\uf7ff"

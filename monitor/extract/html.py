@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from monitor.extract.charset import html_encoding
+from monitor.extract.charset import decode_bytes, html_encoding
 from monitor.extract.guard import check_nesting
 from monitor.extract.listings import listing_runs
 from monitor.extract.urls import canonical_url, item_key
@@ -119,7 +119,7 @@ def parse_html(body: bytes, content_type: str | None = None) -> LexborHTMLParser
     if encoding == "utf-8":
         check_nesting(body)
         return LexborHTMLParser(body[skip:] if skip else body)
-    text = body[skip:].decode(encoding, errors="replace")
+    text = decode_bytes(body[skip:], encoding)
     check_nesting(text)
     return LexborHTMLParser(text)
 
