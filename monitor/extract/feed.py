@@ -32,12 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax import SAXParseException
 
-from monitor.extract.charset import (
-    charset_from_content_type,
-    detect_encoding,
-    normalize_encoding,
-    sniff_bom,
-)
+from monitor.extract.charset import parser_bytes, sniff_bom, xml_encoding
 from monitor.extract.urls import canonical_url, pattern_id, url_fragment
 from monitor.models import ExtractError, Item
 
@@ -68,7 +63,6 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 _HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>/]", re.I)
 # A feed element anywhere: an HTML-looking body that has one is still parsed.
 _FEED_ELEMENT = re.compile(rb"<(?:[A-Za-z0-9_.-]+:)?(?:rss|feed|RDF|channel)[\s>]")
-_XML_DECL_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
 _SUBSET_END = re.compile(rb"\]\s*>")
 _CHARREF = re.compile(rb"&#([xX][0-9A-Fa-f]{1,16}|[0-9]{1,20});")
 
@@ -141,8 +135,8 @@ def extract_feed(
     if _sniff(data) == "json":
         entries = _json_entries(data)
     else:
-        charset = "utf-8" if transcoded else _feed_encoding(data, content_type)
-        entries = _xml_entries(data, charset)
+        charset = "utf-8" if transcoded else xml_encoding(data, content_type)[0]
+        entries = _xml_entries(*parser_bytes(data, charset))
     paywall = _Paywall(
         frozenset(_plain_text(c).casefold() for c in paywall_categories if c.strip()),
         tuple(_plain_text(t).casefold() for t in paywall_text if t.strip()),
@@ -194,45 +188,6 @@ def _sniff(data: bytes) -> str:
     if _HTML_ROOT.match(head) and not _FEED_ELEMENT.search(data, start):
         raise ExtractError("not a feed: looks like an HTML page")
     return "xml"
-
-
-def _feed_encoding(data: bytes, content_type: str | None) -> str:
-    """The encoding of a feed without a byte order mark.
-
-    Valid UTF-8 with non-ASCII bytes is UTF-8 whatever the labels say (Latin-1 text
-    is practically never valid UTF-8; the reverse mislabel is common). Otherwise the
-    header's charset, then the XML declaration's, each only if the bytes decode in
-    it, then charset detection (monitor.extract.charset).
-    """
-    if _is_utf8_text(data):
-        return "utf-8"
-    for label in (charset_from_content_type(content_type), _declared_encoding(data)):
-        if label and not label.startswith(("utf-16", "utf-32")) and _decodes(data, label):
-            return label
-    return detect_encoding(data)
-
-
-def _declared_encoding(data: bytes) -> str | None:
-    match = _XML_DECL_ENCODING.match(data)
-    return normalize_encoding(match.group(1).decode("ascii")) if match else None
-
-
-def _is_utf8_text(data: bytes) -> bool:
-    if data.isascii():
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _decodes(data: bytes, encoding: str) -> bool:
-    try:
-        data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True
 
 
 def _strip_doctype(data: bytes) -> bytes:
