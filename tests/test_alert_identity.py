@@ -126,10 +126,7 @@ def test_a_headline_edited_reverted_and_edited_again_is_three_alerts(
         check(config)
 
     link = f"{site.base}/en/news/1-story/"
-    edit = (
-        "✏️ {after}\nPolitics · politics\n"
-        "headline changed from «{before}» to «{after}»\n{link}"
-    )
+    edit = "✏️ {after}\nPolitics · politics\nheadline changed from «{before}» to «{after}»\n{link}"
     short, long = "Iran's president to visit", "Iran's president to visit Minsk"
     assert received(hook) == [
         edit.format(before=short, after=long, link=link),
@@ -155,7 +152,9 @@ def test_the_same_article_in_a_feed_and_a_page_is_one_new_alert(
     check(config)
     site.set(
         "/en/rss/",
-        feed(site.base, (3, "Iran's president to visit Minsk"), (2, "Minsk weather: snow expected")),
+        feed(
+            site.base, (3, "Iran's president to visit Minsk"), (2, "Minsk weather: snow expected")
+        ),
     )
     check(config)
 
@@ -164,7 +163,7 @@ def test_the_same_article_in_a_feed_and_a_page_is_one_new_alert(
     # Both sources recorded their event; the channel was told once.
     events = run_monitor("events", "--kind", "new", "--json", config=config)
     assert events.returncode == 0, events.stderr
-    assert sorted(e["source"] for e in _json(events.stdout)) == ["feed", "politics"]
+    assert sorted(str(e["source"]) for e in _json(events.stdout)) == ["feed", "politics"]
 
 
 def test_an_article_listed_again_after_its_removal_was_told_is_new_again(
@@ -185,7 +184,9 @@ def test_an_article_listed_again_after_its_removal_was_told_is_new_again(
     # The article comes back in the feed: the channel was last told it was removed.
     site.set(
         "/en/rss/",
-        feed(site.base, (3, "Iran's president to visit Minsk"), (2, "Minsk weather: snow expected")),
+        feed(
+            site.base, (3, "Iran's president to visit Minsk"), (2, "Minsk weather: snow expected")
+        ),
     )
     check(config)
 

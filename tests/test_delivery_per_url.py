@@ -323,3 +323,25 @@ def test_an_upgraded_database_keeps_what_was_sent_and_what_was_told(
     assert titles(first) == [] and titles(second) == [["E1"]]
     assert unsent(store) == []
     store.close()
+
+
+def test_removing_a_dead_url_from_the_channel_ends_what_it_owed(
+    tmp_path: Path, hooks: list[Webhook]
+) -> None:
+    healthy = webhook(hooks)
+    dead = webhook(hooks, "down")
+    config, settings = configure(
+        tmp_path, f'[channels.news]\nurls = ["{healthy.url()}", "{dead.url(timeout=0.5)}"]\n'
+    )
+    store = Store.open(settings.database)
+    queue(store, settings, T0, "E1", "E2")
+    assert deliver(settings, store, T0).retrying == 2
+    _, fixed = configure(tmp_path, f'[channels.news]\nurls = ["{healthy.url()}"]\n')
+    assert deliver(fixed, store, T0 + timedelta(minutes=1)) == DeliveryReport(sent=2)
+    assert titles(healthy) == [["E1", "E2"]]
+    assert unsent(store) == []
+    # What is sent can be pruned with the URLs' states.
+    assert store.prune_events(iso(T0 + timedelta(days=1))) == 2
+    assert store.conn.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+    store.close()
+    assert "outbox: 0 pending, 0 failed" in run_monitor("status", config=config).stdout
