@@ -242,6 +242,11 @@ _MIXED = re.compile(r"(?<=[A-Za-z])[\u0370-\u0e7f]|[\u0370-\u0e7f](?=[A-Za-z])")
 # words sample is denser than a page, so it needs more room.
 _DETECTOR_THRESHOLD = 0.5
 _UNDEFINED = re.compile(r"[\x80-\x9f\ufffd]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+# Multi-byte encodings whose second bytes may be ASCII letters.
+_ASCII_TRAILS = frozenset({"gb18030", "big5hkscs", "cp932", "cp949"})
 _HIGH_RUN = re.compile(rb"[\x40-\xff]+")
 _ESCAPED_RUN = re.compile(r"[\udc80-\udcff]+")
 _CT_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"'\s;,]+)""", re.IGNORECASE)
@@ -366,30 +371,40 @@ def _bears_out(body: bytes, encoding: str) -> bool:
 def _is_utf8(body: bytes) -> bool:
     """Whether the bytes are UTF-8 beyond doubt: multi-byte sequences, and at most
     one invalid run per VALID_PER_INVALID of them."""
-    if body.isascii():
+    first = _HIGH_BYTE.search(body)
+    if first is None:
         return False
-    head = body[:DETECT_BYTES]
-    if len(head) < len(body) and not head.isascii() and not _utf8_counts_hold(head):
-        return False  # a large legacy page is told from its start
+    # A large legacy page is told from its first text beyond ASCII (the window's cut
+    # end may split one character).
+    window = body[first.start() : first.start() + DETECT_BYTES]
+    if first.start() + len(window) < len(body) and not _utf8_counts_hold(window, cut=True):
+        return False
     return _utf8_counts_hold(body)
 
 
-def _utf8_counts_hold(body: bytes) -> bool:
+def _utf8_counts_hold(body: bytes, cut: bool = False) -> bool:
     valid, invalid = _counts(body, "utf-8")
-    return valid >= 1 and valid >= VALID_PER_INVALID * invalid
+    return valid >= 1 and valid >= VALID_PER_INVALID * max(0, invalid - cut)
 
 
 def _counts(body: bytes, encoding: str) -> tuple[int, int]:
-    """(characters outside ASCII decoded, runs of bytes invalid in the encoding)."""
+    """(characters outside ASCII decoded, runs of bytes invalid in the encoding); the
+    first is only 0 or 1 when there is no invalid run (all that is asked then)."""
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError:
         text = body.decode(encoding, "surrogateescape")
     except LookupError:
         return 0, len(body)
-    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    else:
+        return int(not body.isascii()), 0
     runs = _ESCAPED_RUN.findall(text)
-    return non_ascii - sum(map(len, runs)), len(runs)
+    escaped = sum(map(len, runs))
+    if encoding in _ASCII_TRAILS:  # a character may end in an ASCII byte: count exactly
+        non_ascii = len(text) - len(_NON_ASCII.sub("", text))
+    else:  # each ASCII byte is one ASCII character
+        non_ascii = len(text) - len(body.translate(None, _HIGH_BYTES))
+    return non_ascii - escaped, len(runs)
 
 
 # --- detection ---------------------------------------------------------------------
