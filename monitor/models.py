@@ -156,6 +156,10 @@ class Item:
     published: str | None = None
     paywalled: bool = False
     summary: str | None = None
+    # Which run of teasers on the page (0: the first) the item was found in, so that a
+    # vanished item is judged within its own list (see monitor.extract.listings); not part
+    # of what the item is.
+    listing: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

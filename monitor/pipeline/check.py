@@ -1,19 +1,38 @@
-"""One poll of one source: the only place that joins fetch, extract, diff and store."""
+"""One poll of one source: the only place that joins fetch, extract, diff and store.
+
+Every call into the database goes through `Store.run` (the database's own thread), so a
+write lock held by another process delays this poll, never the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import json
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.extract import extract_items
-from monitor.models import Event, ExtractError, FetchError, HostHeld, Item, Source, StoreError
-from monitor.pipeline.diff import diff_items
+from monitor.extract.blocked import Blocked, blocking_page
+from monitor.models import (
+    Event,
+    ExtractError,
+    FetchError,
+    HostHeld,
+    Item,
+    Rule,
+    Source,
+    StoreError,
+)
+from monitor.pipeline.diff import SHRINK_MIN_ITEMS, SHRINK_RATIO, diff_items, rebaseline
 from monitor.pipeline.fetch import Fetcher
 from monitor.pipeline.store import OutboxRow, SourceState, Store
+
+log = logging.getLogger(__name__)
 
 # Routes events to the channels that want them (see notify.route_events); none by default.
 Router = Callable[[Sequence[Event]], list[OutboxRow]]
@@ -22,18 +41,27 @@ HEALTH_FAILING = "failing"
 HEALTH_EMPTY = "empty"
 # The host asked to wait past the max_retry_after cap (said once per outage).
 HEALTH_HELD = "held"
+# The site answered with a bot check or a consent wall (said once per outage).
+HEALTH_BLOCKED = "blocked"
+
+NO_ITEMS = (
+    "no items found on the page, so there is nothing to take as the baseline"
+    " (see what the rule finds with `monitor preview`)"
+)
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """What one poll did. `status`: ok, baseline, unchanged, not-modified, held (the host
-    asked to wait: nothing requested, nothing recorded) or error."""
+    """What one poll did. `status`: ok, baseline, rebaseline (the rule changed: the listing
+    was re-read silently), unchanged, not-modified, held (the host asked to wait: nothing
+    requested, nothing recorded) or error. `note`: one line worth telling the user."""
 
     source: str
     status: str
     events: tuple[Event, ...] = ()
     error: str | None = None
     items: int = 0
+    note: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -48,6 +76,29 @@ def no_routes(events: Sequence[Event]) -> list[OutboxRow]:
     return []
 
 
+def rule_fingerprint(source: Source) -> str:
+    """A digest of what decides how the source's page is read: URL, kind, profile, rule and
+    feed paywall categories. Settings left at their defaults are left out, so that a new
+    option added to the program does not count as a change of every source's rule."""
+    rule = {
+        name: value
+        for name, value in dataclasses.asdict(source.rule).items()
+        if value != _RULE_DEFAULTS[name]
+    }
+    spec = {
+        "url": source.url,
+        "kind": source.kind,
+        "profile": source.profile,
+        "rule": rule,
+        "paywall_categories": sorted(c.casefold() for c in source.paywall_categories),
+    }
+    text = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=list)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+_RULE_DEFAULTS = dataclasses.asdict(Rule())
+
+
 async def check_source(
     source: Source,
     *,
@@ -58,13 +109,18 @@ async def check_source(
     executor: Executor | None = None,
     now: Callable[[], str] = utc_now,
 ) -> CheckOutcome:
-    """Fetch, extract, diff and record one source. Never raises for the source's own faults,
-    nor for a database that refuses this one poll (disk full, locked too long): that poll
-    is an error outcome, nothing of it is recorded, and the next poll sees it all again."""
+    """Fetch, extract, diff and record one source. Never raises for the source's own faults
+    (whatever fetching, decoding or extracting it raises is that source's error, recorded
+    like a 500), nor for a database that refuses this one poll (disk full, locked too
+    long): that poll is an error outcome, nothing of it is recorded, and the next poll sees
+    it all again."""
     try:
         return await _check_source(source, fetcher, store, route, failure_threshold, executor, now)
     except StoreError as exc:
         return CheckOutcome(source.name, "error", error=f"database error: {exc}")
+    except Exception as exc:  # one source's fault never ends the round
+        log.debug("%s: poll raised", source.name, exc_info=True)
+        return await _record_fault(source, store, route, failure_threshold, now, exc)
 
 
 async def _check_source(
@@ -76,21 +132,27 @@ async def _check_source(
     executor: Executor | None,
     now: Callable[[], str],
 ) -> CheckOutcome:
-    state = store.source_state(source.name)
+    state = await store.run(store.source_state, source.name)
     if state.held_until:  # a Retry-After recorded by an earlier run
         fetcher.hold_host(source.url, state.held_until)
+    fingerprint = rule_fingerprint(source)
+    listing_known = state.has_baseline and state.item_count > 0
+    rule_changed = listing_known and state.rule_fingerprint not in (None, fingerprint)
+    # After a rule change, and while the listing looks broken, every poll reads the page
+    # afresh: a 304 or the same bytes would say nothing about what the rule now finds.
+    reread = rule_changed or state.health == HEALTH_EMPTY
     try:
         result = await fetcher.fetch(
             source.url,
-            etag=state.etag,
-            last_modified=state.last_modified,
+            etag=None if reread else state.etag,
+            last_modified=None if reread else state.last_modified,
             headers=source.headers,
             cookies=source.cookies,
         )
     except HostHeld as exc:
         return CheckOutcome(source.name, "held", error=str(exc), items=state.item_count)
     except FetchError as exc:
-        return _record_failure(
+        return await _record_failure(
             source,
             store,
             state,
@@ -107,11 +169,12 @@ async def _check_source(
     # SHA-256 (hardware-accelerated on most CPUs): twice as fast as BLAKE2b on a 80 KB page.
     body_hash = hashlib.sha256(body).hexdigest()[:32]
     same_body = body_hash == state.body_hash
-    if state.has_baseline and (result.not_modified or same_body):
+    if state.has_baseline and (result.not_modified or (same_body and not reread)):
         # Nothing to parse: the server said 304, or sent the very bytes it sent last time.
         still_empty = state.health == HEALTH_EMPTY
         events = [] if still_empty else _recovery(source, state, at)
-        store.record_unchanged(
+        await store.run(
+            store.record_unchanged,
             source.name,
             source.url,
             source.kind,
@@ -120,32 +183,59 @@ async def _check_source(
             events,
             route(events),
             health=state.health if still_empty else None,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            rule_fingerprint=None if rule_changed else fingerprint,
         )
         status = "not-modified" if result.not_modified else "unchanged"
         return CheckOutcome(source.name, status, tuple(events), items=state.item_count)
+    content_type = result.header("content-type")
     try:
-        items = await _extract(source, body, result.url, result.header("content-type"), executor)
+        items = await _extract(source, body, result.url, content_type, executor)
     except ExtractError as exc:
-        return _record_failure(
+        blocked = await _blocked(body, content_type, executor)
+        if blocked is not None:
+            return await _record_blocked(
+                source, store, state, at, blocked, result.status, route, failure_threshold
+            )
+        return await _record_failure(
             source, store, state, at, str(exc), result.status, route, failure_threshold
         )
-    known = store.load_items(source.name)
-    diff = diff_items(
-        source.name,
-        known,
-        items,
-        at,
-        baseline=source.baseline and not state.has_baseline,
-        last_count=state.item_count,
-    )
+    if _too_few(items, state.item_count):
+        blocked = await _blocked(body, content_type, executor)
+        if blocked is not None:
+            return await _record_blocked(
+                source, store, state, at, blocked, result.status, route, failure_threshold
+            )
+    if not items and not listing_known:
+        # A baseline needs items: the next poll that finds some is the baseline.
+        return await _record_failure(
+            source, store, state, at, NO_ITEMS, result.status, route, failure_threshold
+        )
+    known = await store.run(store.load_items, source.name)
+    note = None
+    if rule_changed and items:
+        diff, note = rebaseline(known, items)
+        log.info("%s: %s", source.name, note)
+    else:
+        diff = diff_items(
+            source.name,
+            known,
+            items,
+            at,
+            baseline=source.baseline and not listing_known,
+            last_count=state.item_count,
+            accept_shrink=state.suspect_polls + 1 >= failure_threshold,
+        )
     events = list(diff.events)
     health = HEALTH_EMPTY if diff.suspect else None
     if diff.suspect and state.health == HEALTH_EMPTY:
         # Already reported; say it once per outage.
         events = [e for e in events if e.kind != "health"]
-    elif not diff.suspect:
+    elif not diff.suspect and not any(e.kind == "health" for e in events):
         events = _recovery(source, state, at) + events
-    store.commit_check(
+    await store.run(
+        store.commit_check,
         name=source.name,
         url=source.url,
         kind=source.kind,
@@ -160,9 +250,12 @@ async def _check_source(
         outbox=route(events),
         item_count=None if diff.suspect else len(items),
         health=health,
+        rule_fingerprint=None if diff.suspect else fingerprint,
+        suspect_polls=state.suspect_polls + 1 if diff.suspect else 0,
+        keep_positions=diff.suspect,
     )
-    status = "baseline" if not state.has_baseline else "ok"
-    return CheckOutcome(source.name, status, tuple(events), items=len(items))
+    status = "rebaseline" if note else "baseline" if not listing_known else "ok"
+    return CheckOutcome(source.name, status, tuple(events), items=len(items), note=note)
 
 
 async def _extract(
@@ -174,7 +267,69 @@ async def _extract(
     return await loop.run_in_executor(executor, extract_items, source, body, url, content_type)
 
 
-def _record_failure(
+def _too_few(items: list[Item], last_count: int) -> bool:
+    """Few enough items that the page may be a bot check or a consent wall instead."""
+    if len(items) <= 1:
+        return True
+    return last_count >= SHRINK_MIN_ITEMS and len(items) < last_count * SHRINK_RATIO
+
+
+async def _blocked(
+    body: bytes, content_type: str | None, executor: Executor | None
+) -> Blocked | None:
+    if executor is None:
+        return blocking_page(body, content_type)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, blocking_page, body, content_type)
+
+
+async def _record_blocked(
+    source: Source,
+    store: Store,
+    state: SourceState,
+    at: str,
+    blocked: Blocked,
+    status: int | None,
+    route: Router,
+    threshold: int,
+) -> CheckOutcome:
+    """A bot check or consent wall: a failed poll (backoff, `monitor status`), told once."""
+    return await _record_failure(
+        source,
+        store,
+        state,
+        at,
+        blocked.describe(),
+        status,
+        route,
+        threshold,
+        notice=blocked.describe(),
+        notice_health=HEALTH_BLOCKED,
+    )
+
+
+async def _record_fault(
+    source: Source,
+    store: Store,
+    route: Router,
+    threshold: int,
+    now: Callable[[], str],
+    exc: Exception,
+) -> CheckOutcome:
+    """An exception nobody expected from this source: its error, like a 500."""
+    kind = type(exc)
+    name = kind.__qualname__
+    if kind.__module__ != "builtins":
+        name = f"{kind.__module__}.{name}"
+    error = f"{name}: {exc}" if str(exc) else name
+    try:
+        state = await store.run(store.source_state, source.name)
+        return await _record_failure(source, store, state, now(), error, None, route, threshold)
+    except Exception as second:  # the database refused too: say both
+        return CheckOutcome(source.name, "error", error=f"{error} (not recorded: {second})")
+
+
+async def _record_failure(
     source: Source,
     store: Store,
     state: SourceState,
@@ -185,10 +340,14 @@ def _record_failure(
     threshold: int,
     held_until: str | None = None,
     notice: str | None = None,
+    notice_health: str = HEALTH_HELD,
 ) -> CheckOutcome:
+    """A failed poll: nothing about items changes. A `health` event when the source has
+    failed `threshold` polls in a row, and `notice` once per outage (its cause: a host that
+    holds polls back, a bot check), in which case the count says nothing new."""
     events: list[Event] = []
     health = None
-    if state.consecutive_errors + 1 == threshold:
+    if state.consecutive_errors + 1 == threshold and notice_health != HEALTH_BLOCKED:
         events.append(
             Event(
                 kind="health",
@@ -199,10 +358,11 @@ def _record_failure(
         )
         health = HEALTH_FAILING
     if notice:
-        if state.health != HEALTH_HELD:
+        if state.health != notice_health:
             events.append(Event(kind="health", source=source.name, at=at, detail=notice))
-        health = HEALTH_HELD
-    store.record_failure(
+        health = notice_health
+    await store.run(
+        store.record_failure,
         source.name,
         source.url,
         source.kind,

@@ -1,13 +1,18 @@
 """Compare what a source lists now with what the database knows: pure, no I/O.
 
 Rules:
-- the first successful poll of a source is a silent baseline (unless the source says otherwise);
+- the first poll that finds items is a silent baseline (unless the source says otherwise);
 - a known item whose title, paywall state or section differs is `changed` (one event, every
   changed field with its before and after);
-- an item that vanished is `removed` only while an item listed below it (older) at the last
-  poll is still listed; items that scroll off the end of a listing are not removals;
-- a page that used to list items and now yields none, or far fewer, is a `health` event
-  (a broken selector or a new layout), never a mass removal.
+- an item that vanished is `removed` only while an item listed below it (older) *in the same
+  listing* at the last poll is still listed; items that scroll off the end of their listing
+  are not removals, whatever other boxes (a "most read" box, a sidebar) follow it;
+- a page that used to list items and now yields none, or far fewer, is *suspect*: a `health`
+  event (a broken selector or a new layout), never a mass removal, and the stored listing
+  stays as it was. A shrink that lasts (`accept_shrink`) becomes the new normal, with one
+  `health` event saying so;
+- after a change of the source's rule, profile, kind or URL, the listing is re-read
+  silently (`rebaseline`): what the new rule reads differently is summed up in one line.
 """
 
 from __future__ import annotations
@@ -41,11 +46,22 @@ def diff_items(
     *,
     baseline: bool,
     last_count: int,
+    accept_shrink: bool = False,
 ) -> DiffResult:
-    """Events that turn `known` into `fresh`. `baseline` means: record silently."""
+    """Events that turn `known` into `fresh`. `baseline` means: record silently.
+    `accept_shrink`: a shrink that lasted long enough is the listing's new size."""
     health = _health_event(source, len(fresh), last_count, now)
     if health is not None and not fresh:
         return DiffResult(events=(health,), listed=(), gone=(), suspect=True)
+    suspect = health is not None and not accept_shrink
+    if health is not None and accept_shrink:
+        health = Event(
+            kind="health",
+            source=source,
+            at=now,
+            detail=f"the listing now shows {len(fresh)} items (it showed {last_count}):"
+            " taken as its new size",
+        )
 
     events: list[Event] = []
     if health is not None:
@@ -62,12 +78,50 @@ def diff_items(
             events.append(Event(kind="changed", source=source, at=now, item=item, changes=changes))
 
     gone: list[str] = []
-    if health is None:
+    if not suspect:
         removed_events, gone = _removals(source, known, fresh_keys, now)
-        events.extend(removed_events)
-    return DiffResult(
-        events=tuple(events), listed=tuple(fresh), gone=tuple(gone), suspect=health is not None
-    )
+        if health is None:
+            # An accepted shrink drops what the old layout listed without calling it removed.
+            events.extend(removed_events)
+    return DiffResult(events=tuple(events), listed=tuple(fresh), gone=tuple(gone), suspect=suspect)
+
+
+def rebaseline(known: dict[str, StoredItem], fresh: list[Item]) -> tuple[DiffResult, str]:
+    """The listing re-read after a rule change: no events, and one line that says what the
+    new reading differs in, e.g. "rule changed: 3 items now paywalled"."""
+    counts: dict[str, int] = {}
+
+    def count(what: str) -> None:
+        counts[what] = counts.get(what, 0) + 1
+
+    fresh_keys = {item.key for item in fresh}
+    for item in fresh:
+        stored = known.get(item.key)
+        if stored is None or stored.position is None:
+            count("items found that were not listed")
+            continue
+        for change in item_changes(stored.item, item):
+            if change.field == "paywalled":
+                count("items now paywalled" if change.after else "items now free")
+            else:
+                count(f"{change.field}s read differently")
+    gone = [
+        s.item.key
+        for s in known.values()
+        if s.position is not None and s.item.key not in fresh_keys
+    ]
+    if gone:
+        counts["items no longer found"] = len(gone)
+    parts = [f"{n} {_singular(what, n)}" for what, n in counts.items()]
+    summary = "rule changed: " + (", ".join(parts) if parts else "the page reads as before")
+    return DiffResult(events=(), listed=tuple(fresh), gone=tuple(gone)), summary
+
+
+def _singular(what: str, n: int) -> str:
+    if n != 1:
+        return what
+    first, _, rest = what.partition(" ")
+    return f"{first.removesuffix('s')} {rest}".replace(" were ", " was ")
 
 
 def item_changes(before: Item, after: Item) -> tuple[Change, ...]:
@@ -85,17 +139,23 @@ def item_changes(before: Item, after: Item) -> tuple[Change, ...]:
 def _removals(
     source: str, known: dict[str, StoredItem], fresh_keys: set[str], now: str
 ) -> tuple[list[Event], list[str]]:
-    listed_before = [s for s in known.values() if s.position is not None]
-    # The lowest position (oldest in the listing) still listed bounds what counts as removed.
-    still_listed = [s.position for s in listed_before if s.item.key in fresh_keys]
-    lowest_still_listed = max((p for p in still_listed if p is not None), default=-1)
+    listed_before = sorted(
+        (s for s in known.values() if s.position is not None), key=lambda s: s.position or 0
+    )
+    # Within each listing, the lowest position (oldest) still listed bounds what counts as
+    # removed: below it, an item scrolled off the end of its own list.
+    lowest_still_listed: dict[int, int] = {}
+    for stored in listed_before:
+        if stored.item.key in fresh_keys:
+            lowest_still_listed[stored.item.listing] = stored.position or 0
     events: list[Event] = []
     gone: list[str] = []
-    for stored in sorted(listed_before, key=lambda s: s.position or 0):
+    for stored in listed_before:
         if stored.item.key in fresh_keys:
             continue
         gone.append(stored.item.key)
-        if stored.position is not None and stored.position < lowest_still_listed:
+        bound = lowest_still_listed.get(stored.item.listing, -1)
+        if (stored.position or 0) < bound:
             events.append(Event(kind="removed", source=source, at=now, item=stored.item))
     return events, gone
 

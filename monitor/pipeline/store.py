@@ -183,6 +183,15 @@ def _v5_source_hold(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN held_until TEXT")
 
 
+def _v6_source_rule(db: Database) -> None:
+    """What a source's items were last read with (a fingerprint of its rule, profile, kind
+    and URL), how many polls in a row its listing has looked suspect, and which listing
+    (run of teasers) of the page each item was in."""
+    db.execute("ALTER TABLE sources ADD COLUMN rule_fingerprint TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN suspect_polls INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE items ADD COLUMN listing INTEGER NOT NULL DEFAULT 0")
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_initial,
@@ -190,6 +199,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v3_outbox_claims,
     _v4_outbox_per_url,
     _v5_source_hold,
+    _v6_source_rule,
 )
 
 
@@ -211,6 +221,10 @@ class SourceState:
     health: str | None = None
     next_run: str | None = None
     held_until: str | None = None
+    # A fingerprint of what the stored items were read with (see check.rule_fingerprint).
+    rule_fingerprint: str | None = None
+    # Polls in a row whose listing looked broken (shrank or empty).
+    suspect_polls: int = 0
 
     @property
     def has_baseline(self) -> bool:
@@ -347,7 +361,8 @@ class Store:
             row = conn.execute(
                 "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
                 " consecutive_errors, etag, last_modified, body_hash, item_count, health,"
-                " next_run, held_until FROM sources WHERE name = ?",
+                " next_run, held_until, rule_fingerprint, suspect_polls"
+                " FROM sources WHERE name = ?",
                 (name,),
             ).fetchone()
         return SourceState(*row) if row else SourceState(name=name)
@@ -356,7 +371,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
             " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run,"
-            " held_until"
+            " held_until, rule_fingerprint, suspect_polls"
             " FROM sources ORDER BY name"
         ).fetchall()
         return [SourceState(*row) for row in rows]
@@ -409,15 +424,21 @@ class Store:
         events: Sequence[Event] = (),
         outbox: Sequence[OutboxRow] = (),
         health: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        rule_fingerprint: str | None = None,
     ) -> None:
-        """A 304, or a body identical to the last one: only the poll times move."""
+        """A 304, or a body identical to the last one: only the poll times move, and the
+        validators the server sent this time (a new ETag for the same bytes) are kept."""
         with self.transaction() as conn:
             self._ensure_source(name, url, kind)
             conn.execute(
                 "UPDATE sources SET last_poll = ?, last_success = ?, last_status = ?,"
                 " last_error = NULL, consecutive_errors = 0, health = ?,"
+                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+                " rule_fingerprint = coalesce(rule_fingerprint, ?),"
                 " first_poll = coalesce(first_poll, ?) WHERE name = ?",
-                (now, now, status, health, now, name),
+                (now, now, status, health, etag, last_modified, rule_fingerprint, now, name),
             )
             self._insert_events(events, outbox, now)
 
@@ -430,7 +451,7 @@ class Store:
         with self.reading() as conn:
             rows = conn.execute(
                 "SELECT key, url, title, section, published, paywalled, summary, first_seen,"
-                " last_seen, position FROM items WHERE source = ?",
+                " last_seen, position, listing FROM items WHERE source = ?",
                 (source,),
             ).fetchall()
         return {
@@ -443,6 +464,7 @@ class Store:
                     published=row[4],
                     paywalled=bool(row[5]),
                     summary=row[6],
+                    listing=row[10] or 0,
                 ),
                 first_seen=row[7],
                 last_seen=row[8],
@@ -468,19 +490,28 @@ class Store:
         outbox: Sequence[OutboxRow],
         item_count: int | None,
         health: str | None,
+        rule_fingerprint: str | None = None,
+        suspect_polls: int = 0,
+        keep_positions: bool = False,
     ) -> list[int]:
-        """Record one successful poll in one transaction; returns the new event ids."""
+        """Record one successful poll in one transaction; returns the new event ids.
+
+        `keep_positions` (a suspect poll): the stored listing stays as it was; the items
+        are updated and new ones recorded, unlisted, so that the next good poll is judged
+        against the last good listing."""
         with self.transaction() as conn:
             self._ensure_source(name, url, kind)
             conn.executemany(
                 "INSERT INTO items (source, key, url, title, section, published, paywalled,"
-                " summary, first_seen, last_seen, position)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " summary, first_seen, last_seen, position, listing)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (source, key) DO UPDATE SET url = excluded.url,"
                 " title = excluded.title, section = coalesce(excluded.section, section),"
                 " published = coalesce(excluded.published, published),"
                 " paywalled = excluded.paywalled, summary = excluded.summary,"
-                " last_seen = excluded.last_seen, position = excluded.position",
+                " last_seen = excluded.last_seen,"
+                " listing = iif(excluded.position IS NULL, listing, excluded.listing),"
+                " position = coalesce(excluded.position, position)",
                 [
                     (
                         name,
@@ -493,7 +524,8 @@ class Store:
                         item.summary,
                         now,
                         now,
-                        position,
+                        None if keep_positions else position,
+                        item.listing,
                     )
                     for position, item in enumerate(listed)
                 ],
@@ -507,8 +539,22 @@ class Store:
                 "UPDATE sources SET last_poll = ?, last_success = ?, last_status = ?,"
                 " last_error = NULL, consecutive_errors = 0, etag = ?, last_modified = ?,"
                 " body_hash = ?, item_count = coalesce(?, item_count), health = ?,"
+                " rule_fingerprint = coalesce(?, rule_fingerprint), suspect_polls = ?,"
                 " first_poll = coalesce(first_poll, ?) WHERE name = ?",
-                (now, now, status, etag, last_modified, body_hash, item_count, health, now, name),
+                (
+                    now,
+                    now,
+                    status,
+                    etag,
+                    last_modified,
+                    body_hash,
+                    item_count,
+                    health,
+                    rule_fingerprint,
+                    suspect_polls,
+                    now,
+                    name,
+                ),
             )
             return self._insert_events(events, outbox, now)
 
