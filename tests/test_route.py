@@ -205,6 +205,38 @@ def test_same_article_in_page_and_feed_is_one_alert_per_channel(tmp_path) -> Non
     store.close()
 
 
+def test_within_one_source_every_event_is_an_alert_and_across_sources_the_news_once(
+    tmp_path,
+) -> None:
+    settings = parse_settings(channel_config(""), "monitor.toml", environ={})
+    router = route_events(settings)
+    store = Store.open(tmp_path / "monitor.db")
+    free = Event("changed", "pozirk-politics", AT, FREE, (Change("paywalled", True, False),))
+    paid = Event("changed", "pozirk-politics", AT, FREE, (Change("paywalled", False, True),))
+    gone = Event("removed", "pozirk-politics", AT, FREE)
+    in_feed = Event("changed", "pozirk-feed", AT, FREE, (Change("paywalled", True, False),))
+    # The page flips free, the feed sees the same; the page flips back and forth; the
+    # article is removed, comes back unnoticed and is removed again.
+    for event in (free, in_feed, paid, free, gone, gone):
+        store.record_unchanged(
+            event.source, "https://pozirk.online/", "feed", AT, 200, [event], router([event])
+        )
+    told = store.conn.execute(
+        "SELECT e.source, e.kind, e.changes FROM outbox o JOIN events e ON e.id = o.event_id"
+        " ORDER BY o.id"
+    ).fetchall()
+    now_free = '[{"field": "paywalled", "before": true, "after": false}]'
+    now_paid = '[{"field": "paywalled", "before": false, "after": true}]'
+    assert told == [
+        ("pozirk-politics", "changed", now_free),
+        ("pozirk-politics", "changed", now_paid),
+        ("pozirk-politics", "changed", now_free),
+        ("pozirk-politics", "removed", None),
+        ("pozirk-politics", "removed", None),
+    ]
+    store.close()
+
+
 def test_what_an_alert_tells() -> None:
     assert dedupe_key(new(FREE)) == (("item https://pozirk.online/en/news/2/", "listed"),)
     assert dedupe_key(HEALTH) == ()

@@ -173,20 +173,21 @@ def item_views(event: Event) -> list[Item]:
 
 
 # What an alert tells a channel about one subject: (subject, state). The store keeps the
-# last state each channel was told of each subject, so a state that comes back (a paywall
-# flipping back, a headline reverted and edited again) is told again, and the same news
-# from a second source (an article in a section page and in the feed) is told once.
+# last state each channel was told of each subject and by which source, so the same news
+# from a second source (an article in a section page and in the feed) is told once, while
+# every event of one source is news: a state that comes back (a paywall flipping back, a
+# headline reverted and edited again) is told again.
 Fact = tuple[str, str]
 
 
 def dedupe_key(event: Event) -> tuple[Fact, ...]:
     """What an alert for this event tells a channel; () for an alert that is always sent.
 
-    An alert is a duplicate when the channel was last told every one of its facts already.
-    Subjects are keyed by the item's canonical URL, so two sources listing one article
-    speak of one subject: `new` and `removed` tell whether it is listed; a change tells
-    each changed field's new value (whatever the value before, which sources that poll
-    at different times see differently). A health event is always news.
+    An alert is a duplicate when another source last told the channel every one of its
+    facts. Subjects are keyed by the item's canonical URL, so two sources listing one
+    article speak of one subject: `new` and `removed` tell whether it is listed; a change
+    tells each changed field's new value (whatever the value before, which sources that
+    poll at different times see differently). A health event is always news.
     """
     item = event.item
     if item is None or event.kind == "health":

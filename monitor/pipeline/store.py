@@ -146,22 +146,24 @@ def _v3_outbox_claims(db: Database) -> None:
 def _v4_outbox_per_url(db: Database) -> None:
     """Alert identity and per-URL delivery.
 
-    `told` keeps what each channel was last told of each subject (see
-    monitor.alerts.route.dedupe_key): an alert repeating all of it is a duplicate, a state
-    that comes back is news. It replaces the unique (channel, dedupe) index, which kept a
-    recurring change from ever being sent again; one event still makes at most one row
-    per channel. `deliveries` holds each URL's own state of each row (sent, retry
-    schedule, give-up), so a dead URL never delays or blocks another."""
+    `told` keeps what each channel was last told of each subject, and which source told it
+    (see monitor.alerts.route.dedupe_key): an alert from another source repeating all of
+    it is a duplicate; a state that comes back is news. It replaces the unique (channel,
+    dedupe) index, which kept a recurring change from ever being sent again; one event
+    still makes at most one row per channel. `deliveries` holds each URL's own state of
+    each row (sent, retry schedule, give-up), so a dead URL never delays or blocks
+    another."""
     db.execute("DROP INDEX IF EXISTS idx_outbox_channel_dedupe")
     db.execute("CREATE UNIQUE INDEX idx_outbox_event_id_channel ON outbox (event_id, channel)")
     db.execute(
         "CREATE TABLE told (channel TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,"
-        " PRIMARY KEY (channel, subject))"
+        " source TEXT NOT NULL, PRIMARY KEY (channel, subject))"
     )
     # The old keys knew one thing for sure: which articles each channel was told are new.
     db.execute(
-        "INSERT OR IGNORE INTO told (channel, subject, state) SELECT channel,"
-        " 'item ' || substr(dedupe, 5), 'listed' FROM outbox WHERE dedupe LIKE 'new:%'"
+        "INSERT OR IGNORE INTO told (channel, subject, state, source) SELECT o.channel,"
+        " 'item ' || substr(o.dedupe, 5), 'listed', e.source FROM outbox o"
+        " JOIN events e ON e.id = o.event_id WHERE o.dedupe LIKE 'new:%' ORDER BY o.id"
     )
     db.execute(
         "CREATE TABLE deliveries (outbox_id INTEGER NOT NULL REFERENCES outbox (id)"
@@ -236,7 +238,9 @@ class OutboxRow:
     """A notification an event owes a channel.
 
     `told`: (subject, state) pairs the alert tells the channel; the row is left out when
-    the channel was last told every one of them (monitor.alerts.route.dedupe_key).
+    another source last told the channel every one of them (the same article in a page
+    and in its feed). Within one source every event is news
+    (monitor.alerts.route.dedupe_key).
     `dedupe` is a free label kept in its column."""
 
     event_index: int
@@ -583,7 +587,8 @@ class Store:
             )
             ids.append(int(cursor.lastrowid or 0))
         for row in outbox:
-            if self._already_told(row):
+            source = events[row.event_index].source
+            if self._told_by_another_source(row, source):
                 continue
             self.conn.execute(
                 "INSERT OR IGNORE INTO outbox (event_id, channel, dedupe, created, next_attempt)"
@@ -591,21 +596,24 @@ class Store:
                 (ids[row.event_index], row.channel, row.dedupe, now, now),
             )
             self.conn.executemany(
-                "INSERT INTO told (channel, subject, state) VALUES (?, ?, ?)"
-                " ON CONFLICT (channel, subject) DO UPDATE SET state = excluded.state",
-                [(row.channel, subject, state) for subject, state in row.told],
+                "INSERT INTO told (channel, subject, state, source) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (channel, subject) DO UPDATE SET state = excluded.state,"
+                " source = excluded.source",
+                [(row.channel, subject, state, source) for subject, state in row.told],
             )
         return ids
 
-    def _already_told(self, row: OutboxRow) -> bool:
-        """True when the channel's last word on every subject of the row is what it says."""
+    def _told_by_another_source(self, row: OutboxRow, source: str) -> bool:
+        """True when every subject of the row was last told to its channel, as the row
+        says it, by a source other than `source`."""
         if not row.told:
             return False
         for subject, state in row.told:
             last = self.conn.execute(
-                "SELECT state FROM told WHERE channel = ? AND subject = ?", (row.channel, subject)
+                "SELECT state, source FROM told WHERE channel = ? AND subject = ?",
+                (row.channel, subject),
             ).fetchone()
-            if last is None or last[0] != state:
+            if last is None or last[0] != state or last[1] == source:
                 return False
         return True
 
