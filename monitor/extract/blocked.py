@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.extract.charset import decode_html
 from monitor.extract.guard import MAX_DEPTH, nesting_depth
@@ -29,6 +29,8 @@ from monitor.extract.guard import MAX_DEPTH, nesting_depth
 # A page with less visible text than this, and fewer links, shows nothing but its prompt.
 THIN_TEXT_CHARS = 3000
 THIN_LINKS = 25
+# A page with this many links outside its consent box shows content beside the banner.
+CONTENT_LINKS = 3
 # Only the start of a big body is looked at: challenge pages are small.
 SCAN_BYTES = 512 * 1024
 
@@ -117,6 +119,9 @@ class _Page:
     title: str
     text: str
     links: int
+    # Links outside the box that asks for consent (all links when there is none): a page
+    # that lists articles beside a cookie banner has them.
+    links_beside_consent: int
 
     @property
     def thin(self) -> bool:
@@ -141,7 +146,7 @@ def blocking_page(body: bytes, content_type: str | None = None) -> Blocked | Non
         return None
     words = _BOT_WORDS.search(page.text)
     if words:
-        return Blocked("bot check", f'"{words.group(0)}"')
+        return Blocked("bot check", f'"{_whole_words(page.text, words)}"')
     if len(page.text) < THIN_TEXT_CHARS // 3:
         for vendor, pattern in _CHECK_MARKUP:
             if pattern.search(page.markup):
@@ -152,12 +157,25 @@ def blocking_page(body: bytes, content_type: str | None = None) -> Blocked | Non
 def _consent_wall(page: _Page) -> Blocked | None:
     consent = _CONSENT_WORDS.search(page.text)
     accept = _ACCEPT_WORDS.search(page.text)
+    if page.links_beside_consent >= CONTENT_LINKS:
+        return None  # a banner beside the page's own links, not a wall
     if consent and accept:
-        return Blocked("consent wall", f'"{consent.group(0)}" and "{accept.group(0)}"')
+        said = f'"{_whole_words(page.text, consent)}" and "{_whole_words(page.text, accept)}"'
+        return Blocked("consent wall", said)
     markup = _CONSENT_MARKUP.search(page.markup)
-    if markup and len(page.text) < THIN_TEXT_CHARS // 3:
+    if markup and len(page.text) < THIN_TEXT_CHARS // 3 and page.links < CONTENT_LINKS:
         return Blocked("consent wall", markup.group(0))
     return None
+
+
+def _whole_words(text: str, match: re.Match[str]) -> str:
+    """The match widened to the words it starts and ends in ("zustimm" -> "Zustimmung")."""
+    start, end = match.start(), match.end()
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end]
 
 
 def _read(body: bytes, content_type: str | None) -> _Page:
@@ -169,4 +187,18 @@ def _read(body: bytes, content_type: str | None) -> _Page:
     tree.strip_tags(["script", "style", "template", "noscript"])
     root = tree.body
     text = " ".join(root.text(separator=" ").split()) if root is not None else ""
-    return _Page(markup=markup, title=title, text=text, links=links)
+    box = _consent_box(root) if root is not None else None
+    beside = links - len(box.css("a[href]")) if box is not None else links
+    return _Page(markup=markup, title=title, text=text, links=links, links_beside_consent=beside)
+
+
+def _consent_box(root: LexborNode) -> LexborNode | None:
+    """The smallest element around the first consent word that also asks to accept."""
+    for node in root.traverse(include_text=True):
+        if node.tag != "-text" or not _CONSENT_WORDS.search(node.text_content or ""):
+            continue
+        box = node.parent
+        while box is not None and not _ACCEPT_WORDS.search(box.text(separator=" ")):
+            box = box.parent
+        return box
+    return None

@@ -1,0 +1,69 @@
+"""Listings: a suspect poll keeps the stored listing, a lasting shrink becomes the new size,
+and `removed` is judged within the list an item was in, not against a box after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Site
+from tests.listing_pages import check, page, source_table, write_config
+
+
+def test_after_a_shrunk_poll_scroll_offs_are_not_reported_as_removed(site: Site, tmp_path: Path):
+    url = site.set("/politics", page(range(20, 0, -1)))
+    config = write_config(tmp_path, source_table(url))
+    check(config)
+
+    # A broken render that shows only the oldest three.
+    site.set("/politics", page([3, 2, 1]))
+    assert check(config).kinds() == [
+        ("health", "only 3 items found (the last poll listed 20)")
+    ]
+
+    # Back to normal, two stories on top, two scrolled off the end.
+    site.set("/politics", page(range(22, 2, -1)))
+    run = check(config)
+    assert run.kinds() == [
+        ("health", "recovered: polling works again"),
+        ("new", "Story number 22"),
+        ("new", "Story number 21"),
+    ]
+
+
+def test_a_shrink_that_lasts_becomes_the_new_size_and_removals_resume(
+    site: Site, tmp_path: Path
+):
+    url = site.set("/politics", page(range(30, 0, -1)))
+    config = write_config(tmp_path, source_table(url), top="failure_threshold = 3\n")
+    check(config)
+
+    # A redesign: 8 teasers from now on.
+    site.set("/politics", page(range(30, 22, -1)))
+    first, second, third = check(config), check(config), check(config)
+    assert first.kinds() == [("health", "only 8 items found (the last poll listed 30)")]
+    assert second.kinds() == []
+    assert third.kinds() == [
+        ("health", "the listing now shows 8 items (it showed 30): taken as its new size")
+    ]
+    assert third.line() == "ok, 8 items, 1 health"
+
+    # A story taken down from the middle of the new listing is a removal again.
+    site.set("/politics", page([30, 29, 28, 26, 25, 24, 23]))
+    assert check(config).kinds() == [("removed", "Story number 27")]
+
+
+def test_scroll_offs_at_the_end_of_the_main_list_above_a_most_read_box_are_not_removed(
+    site: Site, tmp_path: Path
+):
+    box = [101, 102, 103]
+    url = site.set("/politics", page(range(10, 0, -1), box=box))
+    config = write_config(tmp_path, source_table(url))
+    assert check(config).line() == "baseline, 13 items, no events"
+
+    # Two stories on top; two scroll off the end of the main list; the box stays.
+    site.set("/politics", page(range(12, 2, -1), box=box))
+    assert check(config).kinds() == [("new", "Story number 12"), ("new", "Story number 11")]
+
+    # A story taken down from the middle of the main list is still a removal.
+    site.set("/politics", page([12, 11, 10, 9, 8, 6, 5, 4, 3], box=box))
+    assert check(config).kinds() == [("removed", "Story number 7")]

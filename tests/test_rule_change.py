@@ -1,0 +1,90 @@
+"""Rule changes are not site changes: after an edit of a source's rule or URL the page is
+re-read silently, whatever the server answers, and only real changes alert afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Site, free_port
+from tests.listing_pages import check, items, page, source_table, write_config
+from tests.receivers import Webhook
+
+
+@pytest.fixture
+def hook():
+    receiver = Webhook(free_port()).start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.mark.parametrize("validators", [True, False], ids=["answers-304", "same-bytes"])
+def test_fixing_the_paywall_selector_alerts_nothing_and_says_what_it_reads_differently(
+    site: Site, tmp_path: Path, hook: Webhook, validators: bool
+):
+    url = site.set("/politics", page(range(5, 0, -1), paid=[5, 3, 1]), validators=validators)
+    wrong = 'paywall_selector = ".lock"\n'
+    config = write_config(tmp_path, source_table(url, rule=wrong), channel=hook.url())
+    assert check(config).line() == "baseline, 5 items, no events"
+
+    fixed = 'paywall_selector = ".plus"\n'
+    write_config(tmp_path, source_table(url, rule=fixed), channel=hook.url())
+    run = check(config)
+
+    assert (run.code, run.events) == (0, []), run.stderr
+    assert "news: rule changed: 3 items now paywalled" in run.stderr
+    assert run.line() == "rebaseline, 5 items, no events"
+    # The page was requested afresh: a 304 would have told nothing about the new rule.
+    assert "If-None-Match" not in site.requests_for("/politics")[-1].headers
+    assert sorted(i["title"] for i in items(config) if i["paywalled"]) == [
+        "Story number 1",
+        "Story number 3",
+        "Story number 5",
+    ]
+    assert hook.messages() == []
+
+    # The site itself changes afterwards: that is alerted, once.
+    site.set("/politics", page(range(5, 0, -1), paid=[5, 1]), validators=validators)
+    run = check(config)
+    assert [(e["kind"], e["title"], e["after"]) for e in run.events] == [
+        ("changed", "Story number 3", {"paywalled": False})
+    ]
+    assert len(hook.messages()) == 1
+    # And the next poll is a plain one again.
+    assert check(config).line() in {"not-modified, 5 items, no events", "unchanged, 5 items, no events"}
+
+
+def test_a_new_url_under_the_same_name_re_reads_its_listing_without_alerting_it_as_new(
+    site: Site, tmp_path: Path, hook: Webhook
+):
+    old = site.set("/old", page([3, 2, 1]))
+    new = site.set("/new", page([13, 12, 11, 10]))
+    config = write_config(tmp_path, source_table(old), channel=hook.url())
+    assert check(config).line() == "baseline, 3 items, no events"
+
+    write_config(tmp_path, source_table(new), channel=hook.url())
+    run = check(config)
+
+    assert (run.code, run.events) == (0, []), run.stderr
+    assert "news: rule changed: 4 items found that were not listed, 3 items no longer found" in (
+        run.stderr
+    )
+    assert hook.messages() == []
+
+    site.set("/new", page([14, 13, 12, 11, 10]))
+    run = check(config)
+    assert run.kinds() == [("new", "Story number 14")]
+    assert len(hook.messages()) == 1
+
+
+def test_a_rule_edit_that_reads_the_page_as_before_says_so(site: Site, tmp_path: Path):
+    url = site.set("/politics", page([3, 2, 1]))
+    config = write_config(tmp_path, source_table(url))
+    check(config)
+
+    write_config(tmp_path, source_table(url, rule='title = "a"\n'))
+    run = check(config)
+
+    assert run.events == []
+    assert "news: rule changed: the page reads as before" in run.stderr
