@@ -1,7 +1,9 @@
 """The pure diff: baseline, new, changed, removed vs scrolled off, and broken listings."""
 
+from dataclasses import replace
+
 from monitor.models import Change, Item, StoredItem
-from monitor.pipeline.diff import diff_items
+from monitor.pipeline.diff import diff_items, rebaseline
 
 NOW = "2026-11-24T10:00:00+00:00"
 
@@ -105,3 +107,54 @@ def test_far_fewer_items_is_health_and_no_removals_but_new_items_still_count():
     result = diff_items("s", known(*old), fresh, NOW, baseline=False, last_count=40)
     assert [e.kind for e in result.events] == ["health", "new"]
     assert result.gone == ()
+
+
+def in_listing(listing: int, *items: Item) -> list[Item]:
+    return [replace(i, listing=listing) for i in items]
+
+
+def test_removed_is_judged_within_the_listing_an_item_was_in():
+    main = in_listing(0, *(item(n) for n in (5, 4, 3, 2, 1)))
+    box = in_listing(1, item(101), item(102))
+    fresh = in_listing(0, item(7), item(6), item(5), item(4), item(3)) + box
+    result = diff_items("s", known(*main, *box), fresh, NOW, baseline=False, last_count=7)
+    # 2 and 1 scrolled off the end of the main list; the box after it bounds nothing.
+    assert kinds(result) == [("new", "https://x.test/7"), ("new", "https://x.test/6")]
+    assert set(result.gone) == {"https://x.test/2", "https://x.test/1"}
+
+    fresh = in_listing(0, item(5), item(3), item(2), item(1)) + box
+    result = diff_items("s", known(*main, *box), fresh, NOW, baseline=False, last_count=7)
+    assert kinds(result) == [("removed", "https://x.test/4")]
+
+
+def test_a_lasting_shrink_is_accepted_with_one_health_event_and_no_removals():
+    old = [item(n) for n in range(30)]
+    fresh = [item(n) for n in range(0, 30, 4)]
+    result = diff_items(
+        "s", known(*old), fresh, NOW, baseline=False, last_count=30, accept_shrink=True
+    )
+    assert [e.detail for e in result.events] == [
+        "the listing now shows 8 items (it showed 30): taken as its new size"
+    ]
+    assert not result.suspect
+    assert len(result.gone) == 22
+
+
+def test_an_empty_listing_is_never_accepted_as_the_new_size():
+    old = [item(n) for n in range(30)]
+    result = diff_items(
+        "s", known(*old), [], NOW, baseline=False, last_count=30, accept_shrink=True
+    )
+    assert result.suspect and result.gone == ()
+
+
+def test_rebaseline_counts_what_the_new_rule_reads_differently_and_makes_no_event():
+    old = [item(1), item(2, paywalled=True), item(3), item(4)]
+    fresh = [item(1, paywalled=True), item(2), item(3, "Edited"), item(5), item(6)]
+    result, summary = rebaseline(known(*old), fresh)
+    assert result.events == ()
+    assert summary == (
+        "rule changed: 1 item now paywalled, 1 item now free, 1 title read differently,"
+        " 2 items found that were not listed, 1 item no longer found"
+    )
+    assert result.gone == ("https://x.test/4",)
