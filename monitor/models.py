@@ -262,6 +262,16 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The read-only web view (`monitor serve`, and `monitor run` when configured)."""
+
+    # HOST:PORT to listen on; any address but loopback needs a token.
+    listen: str = "127.0.0.1:8080"
+    # Every request must carry `Authorization: Bearer TOKEN` when set. Never printed.
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration."""
 
@@ -286,6 +296,8 @@ class Settings:
     keep_events: float | None = 90 * 86400.0
     # The longest Retry-After honoured, in seconds; a host asking more is polled after this.
     max_retry_after: float = 3600.0
+    # The web view; None when the config has no [web] table.
+    web: WebSettings | None = None
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)

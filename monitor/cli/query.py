@@ -14,7 +14,9 @@ from monitor.cli.output import lock, print_events, print_table
 @click.option("--source", help="Only this source.")
 @click.option("--paywalled/--free", default=None, help="Only paywalled (or only free) items.")
 @click.option("--since", metavar="TIME", help="First seen at or after (ISO date/time or '2h').")
-@click.option("--grep", metavar="WORD", help="Title or section contains WORD.")
+@click.option(
+    "--grep", metavar="WORDS", help="Title or section has words starting with WORDS (any case)."
+)
 @click.option("--limit", type=int, help="At most N items (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
 @click.pass_obj
@@ -49,7 +51,11 @@ def items(
 @click.option("--source", help="Only this source.")
 @click.option("--kind", type=click.Choice(["new", "changed", "removed", "health"]))
 @click.option("--since", metavar="TIME", help="At or after (ISO date/time or '2h').")
-@click.option("--grep", metavar="WORD", help="Title, section or detail contains WORD.")
+@click.option(
+    "--grep",
+    metavar="WORDS",
+    help="Title, section or detail has words starting with WORDS (any case).",
+)
 @click.option("--limit", type=int, help="The last N events (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
 @click.pass_obj

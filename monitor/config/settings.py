@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor.models import Channel, ConfigError, MonitorError, Rule, Settings, Source
+from monitor.models import Channel, ConfigError, MonitorError, Rule, Settings, Source, WebSettings
 
 DEFAULT_INTERVAL = "10m"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -212,6 +212,28 @@ class ChannelModel(_Model):
         return value
 
 
+class WebModel(_Model):
+    """The read-only web view, its feeds and metrics (`monitor serve`; `monitor run` serves
+    it too when this table is present)."""
+
+    listen: str = Field(
+        "127.0.0.1:8080", description="HOST:PORT; any address but loopback needs a token"
+    )
+    token: str | None = Field(
+        None,
+        description="access token: requests carry 'Authorization: Bearer TOKEN';"
+        " ${ENV} and ${file:PATH} expanded",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        from monitor.web.listen import parse_listen
+
+        parse_listen(value)
+        return value
+
+
 class ConfigModel(_Model):
     """The config file."""
 
@@ -251,6 +273,7 @@ class ConfigModel(_Model):
     channels: dict[str, ChannelModel] = Field(
         default_factory=dict, description="alert channels: one [channels.NAME] table each"
     )
+    web: WebModel | None = Field(None, description="the read-only web view, feeds and metrics")
 
     @field_validator(
         "interval", "connect_timeout", "read_timeout", "total_timeout", "max_retry_after"
@@ -370,7 +393,21 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         failure_threshold=model.failure_threshold,
         parse_workers=model.parse_workers,
         keep_events=None if model.keep_events == "forever" else parse_interval(model.keep_events),
+        web=_web(model.web, environ, fail) if model.web else None,
     )
+
+
+def _web(web: WebModel, environ: dict[str, str], fail: Any) -> WebSettings:
+    """[web], with its token expanded like a channel's secrets (an empty one is none)."""
+    token = None
+    if web.token is not None:
+        token = expand_secrets(web.token, environ, lambda r: fail(("web", "token"), r)) or None
+    from monitor.web.listen import access_problem
+
+    problem = access_problem(web.listen, token)
+    if problem:
+        raise fail(("web", "token"), problem)
+    return WebSettings(listen=web.listen, token=token)
 
 
 def _to_source(

@@ -41,6 +41,7 @@ from monitor.daemon.watch import watch_config
 from monitor.models import ConfigError, Settings, Source, StoreError
 
 if TYPE_CHECKING:
+    import uvicorn
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from monitor.app import Monitor
@@ -96,6 +97,10 @@ class Daemon:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._reloading: asyncio.Task[None] | None = None
+        from monitor.web.metrics import PollStats
+
+        # What the polls did, for the web view's /metrics.
+        self.poll_stats = PollStats()
 
     @property
     def settings(self) -> Settings:
@@ -125,6 +130,7 @@ class Daemon:
             watcher = asyncio.create_task(
                 watch_config(self.settings.config_path, self.request_reload), name="config-watch"
             )
+            web = self._start_web()
             sdnotify.ready(self._status_line())
             log.info(
                 "running: %d sources, %d channels, database %s",
@@ -136,6 +142,7 @@ class Daemon:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             await self._shutdown(sender, watchdog)
+            await self._stop_web(web)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
@@ -311,7 +318,9 @@ class Daemon:
                 if self.stopping:
                     return
                 source = self.settings.source(name) or source
+                began = asyncio.get_running_loop().time()
                 outcome = await self.monitor.poll_async(source)
+                self.poll_stats.record(outcome, asyncio.get_running_loop().time() - began)
         except Exception:
             log.exception("%s: poll crashed", name)
         finally:
@@ -410,6 +419,40 @@ class Daemon:
                 await asyncio.sleep(every)
 
         return asyncio.create_task(ping(), name="watchdog")
+
+    # -- web view ---------------------------------------------------------------------------
+
+    def _start_web(self) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
+        """The web view in this loop when the config has [web]. A port it cannot listen
+        on is logged, and the daemon polls on without it."""
+        web = self.settings.web
+        if web is None:
+            return None
+        from monitor.web.server import ListenError, bind, make_server, serve
+
+        try:
+            sock = bind(web.listen)
+        except ListenError as exc:
+            log.error("web view not started: %s", exc)
+            return None
+        server = make_server(
+            self.monitor, liveness=self._liveness, stats=self.poll_stats, own_signals=False
+        )
+        log.info("web view on http://%s/", web.listen)
+        return server, asyncio.create_task(serve(server, sock), name="web")
+
+    async def _liveness(self) -> tuple[bool, str]:
+        scheduler = self.scheduler
+        if scheduler is None or not scheduler.running or self.stopping:
+            return False, "the scheduler is not running"
+        return True, f"scheduler running in this daemon (pid {os.getpid()})"
+
+    async def _stop_web(self, web: tuple[uvicorn.Server, asyncio.Task[None]] | None) -> None:
+        if web is None:
+            return
+        server, task = web
+        server.should_exit = True
+        await asyncio.gather(task, return_exceptions=True)
 
     def _status_line(self) -> str:
         return f"polling {len(self.settings.sources)} sources"

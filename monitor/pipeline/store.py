@@ -194,6 +194,14 @@ def _v6_source_rule(db: Database) -> None:
     db.execute("ALTER TABLE items ADD COLUMN listing INTEGER NOT NULL DEFAULT 0")
 
 
+def _v7_search(db: Database) -> None:
+    """Full-text search over items and events (see monitor.pipeline.search), kept in step
+    by triggers; what the database holds already is indexed here."""
+    from monitor.pipeline.search import install
+
+    install(db.conn)
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_initial,
@@ -202,6 +210,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v4_outbox_per_url,
     _v5_source_hold,
     _v6_source_rule,
+    _v7_search,
 )
 
 
@@ -633,8 +642,7 @@ class Store:
             where.append("paywalled = ?")
             params.append(int(paywalled))
         if grep:
-            where.append("(title LIKE ? OR section LIKE ?)")
-            params += [f"%{grep}%", f"%{grep}%"]
+            where.append(_search_filter(self.conn, "items_search", "rowid", grep, params))
         sql = (
             "SELECT source, key, url, title, section, published, paywalled, first_seen,"
             " last_seen, position IS NOT NULL AS listed FROM items"
@@ -675,8 +683,7 @@ class Store:
             where.append("kind = ?")
             params.append(kind)
         if grep:
-            where.append("(title LIKE ? OR section LIKE ? OR detail LIKE ?)")
-            params += [f"%{grep}%"] * 3
+            where.append(_search_filter(self.conn, "events_search", "id", grep, params))
         sql = (
             "SELECT id, at, source, kind, key, url, title, section, published, paywalled,"
             " changes, detail FROM events"
@@ -774,6 +781,20 @@ def _filters(
         where.append(f"{since_column} >= ?")
         params.append(since)
     return where, params
+
+
+def _search_filter(
+    conn: sqlite3.Connection, table: str, row_id: str, text: str, params: list[Any]
+) -> str:
+    """WHERE clause of rows whose words start with the words of `text`, any case and
+    accents (see monitor.pipeline.search); text without a word matches nothing."""
+    from monitor.pipeline.search import match_query
+
+    query = match_query(conn, table, text)
+    if query is None:
+        return "0"
+    params.append(query)
+    return f"{row_id} IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)"
 
 
 def _with_bools(row: dict[str, Any], *names: str) -> dict[str, Any]:
