@@ -115,6 +115,9 @@ class Source:
     baseline: bool = True
     # Feed categories that mark an entry as paywalled (case-insensitive).
     paywall_categories: tuple[str, ...] = ()
+    # When the rule stops matching, apply the rule discovery proposes to the config file
+    # by itself (one alert says what changed); otherwise the alert only proposes it.
+    heal: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Commands that set the monitor up: `init`, `sources list/add/remove`, `discover`,
+"""Commands that set the monitor up: `init`, `sources list/add/remove/fix`, `discover`,
 `schema`, and `demo`."""
 
 from __future__ import annotations
@@ -338,6 +338,94 @@ def sources_remove(obj: Context, name: str) -> None:
     click.echo(f"Removed source {name!r} from {path} ({len(new.sources)} sources left).")
 
 
+@sources.command("fix")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Write the proposed rule without asking.")
+@click.pass_obj
+def sources_fix(obj: Context, name: str, yes: bool) -> None:
+    """Give a source whose rule stopped matching the rule discovery proposes for its page.
+
+    Fetches the source's page, shows what its rule finds there, the rule keys the
+    proposal changes and the items it finds, then writes it into the source's
+    [sources.rule]: every other line of the file is kept, the result is validated before
+    it is written, atomically. Without --yes it asks; with no terminal to ask on, it only
+    shows the proposal. The next poll reads the page with the new rule and re-baselines
+    silently (no alerts for what the old rule missed).
+
+    Example: monitor sources fix spiegel-politik --yes
+    """
+    import asyncio
+    from pathlib import Path
+
+    from monitor.app import fetch_settings
+    from monitor.config.file import lenient_settings, write_source_rule
+    from monitor.models import ConfigError, FetchError, MonitorError
+    from monitor.pipeline.heal import change_text, find_fix, rule_text
+
+    path = obj.resolved_config_path()
+    try:
+        settings = lenient_settings(Path(path).read_text(encoding="utf-8"), path)
+    except FileNotFoundError:
+        fail(f"no config at {path}", EXIT_CONFIG)
+    except ConfigError as exc:
+        fail(f"config error (fix it first): {exc}", EXIT_CONFIG)
+    source = settings.source(name)
+    if source is None:
+        names = ", ".join(s.name for s in settings.sources) or "none"
+        fail(f"no source named {name!r} (configured: {names})", EXIT_CONFIG)
+    if source.kind != "html":
+        fail(f"{name!r} is a feed: it has no rule to fix", EXIT_CONFIG)
+    try:
+        found = asyncio.run(_fetch_page(source, fetch_settings(settings)))
+        fix = find_fix(source, *found)
+    except FetchError as exc:
+        fail(f"{source.url}: {exc}", EXIT_SOURCE_FAILED)
+    except MonitorError as exc:
+        fail(f"{source.url}: {exc}", EXIT_SOURCE_FAILED)
+    if fix is None:
+        click.echo(
+            f"{name}: nothing to fix: no rule discovery proposes finds more items on"
+            f" {source.url} than {rule_text(source.rule)}."
+        )
+        return
+    click.echo(f"{name}: {rule_text(source.rule)} finds {fix.items_before} items on {source.url}.")
+    click.echo(f"Proposed: {change_text(fix)}")
+    click.echo(f"With it: {fix.items} items, {fix.paywalled} paywalled.")
+    for note in fix.notes:
+        click.echo(f"Note: {note}")
+    print_items(fix.sample)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not yes:
+        if not interactive:
+            click.echo(f"Nothing written; run `monitor sources fix {name} --yes` to apply it.")
+            return
+        if not click.confirm(f"\nWrite it to {path}?", default=True):
+            click.echo(f"Nothing written; {path} unchanged.")
+            return
+    try:
+        _, unchecked = write_source_rule(path, name, fix.table, fix.drop, expect=fix.rule)
+    except ConfigError as exc:
+        fail(f"not fixed, the config would be invalid: {exc} ({path} unchanged)", EXIT_CONFIG)
+    if unchecked:
+        click.echo(f"warning: {unchecked}", err=True)
+    click.echo(
+        f"Fixed source {name!r} in {path}. A running `monitor run` picks it up within"
+        " seconds; the next poll re-reads the listing without alerting."
+    )
+
+
+async def _fetch_page(source: Any, settings: Any) -> tuple[bytes, str, str | None]:
+    """The source's page as a poll fetches it (its headers and cookies)."""
+    from monitor.models import FetchError
+    from monitor.pipeline.fetch import Fetcher
+
+    async with Fetcher(settings) as fetcher:
+        result = await fetcher.fetch(source.url, headers=source.headers, cookies=source.cookies)
+    if not result.body:
+        raise FetchError(f"HTTP {result.status} with an empty body", result.status)
+    return result.body, result.url, result.header("content-type")
+
+
 @cli.command()
 @click.argument("target", metavar="URL_OR_FILE")
 @click.option("--json", "as_json", is_flag=True, help="Print the proposals as one JSON list.")
@@ -382,6 +470,9 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
         fail(f"{target}: found no list of articles", EXIT_SOURCE_FAILED)
     for rank, proposal in enumerate(proposals, start=1):
         click.echo(f"#{rank}: {proposal.items} items, {proposal.paywalled} paywalled")
+        # A rule on generated class names breaks on the site's next deploy: say so.
+        for note in proposal.notes:
+            click.echo(f"    note:    {note}")
         if proposal.paywall is not None:
             click.echo(f"    paywall: {proposal.paywall.describe()}")
         for other in proposal.paywall_alternatives[:3]:

@@ -1,4 +1,5 @@
-"""Edit the config file as a person would: add or remove a source, keep everything else.
+"""Edit the config file as a person would: add or remove a source, set keys of a source's
+rule, keep everything else.
 
 The user's comments, order and formatting are kept byte for byte: a new source is
 inserted as text after the last ``[[sources]]`` table (before the comments that lead into
@@ -22,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.models import ConfigError, Settings
+from monitor.models import ConfigError, Rule, Settings
 
 TEMPLATE = "monitor.example.toml"
 DEFAULT_PROFILE = "pozirk"
@@ -228,6 +229,107 @@ def channel_sources(
     return tomlkit.dumps(doc)
 
 
+_RULE_HEADER = re.compile(r"^\s*\[\s*sources\s*\.\s*rule\s*\]\s*(#.*)?$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+# `rule = { ... }` or `rule.item = ...` in the [[sources]] table itself.
+_INLINE_RULE = re.compile(r"^\s*rule\s*[.=]")
+
+
+def set_source_rule(
+    text: str, index: int, values: Mapping[str, Any], drop: tuple[str, ...] = ()
+) -> str:
+    """`text` with keys of the `index`-th source's [sources.rule] set to `values` and the
+    keys in `drop` taken out; every other line is kept as it was. A source without a
+    [sources.rule] table gets one at its end; a rule written another way (an inline
+    table, dotted keys) is edited by tomlkit."""
+    lines = _lines(text)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    spans = _source_spans(lines)
+    if not 0 <= index < len(spans):
+        raise IndexError(index)
+    start, end = spans[index]
+    header = next((n for n in range(start, end) if _RULE_HEADER.match(lines[n])), None)
+    if header is None:
+        if any(_INLINE_RULE.match(line) for line in lines[start:end]):
+            return _set_rule_with_tomlkit(text, index, values, drop)
+        block = "\n[sources.rule]\n" + "".join(
+            _key_text(key, value) for key, value in values.items()
+        )
+        return "".join(lines[:end]) + block + "".join(lines[end:])
+    # The table's lines run to the next header within the source (or its end).
+    table_end = next((n for n in range(header + 1, end) if _ANY_HEADER.match(lines[n])), end)
+    todo = dict(values)
+    out = lines[: header + 1]
+    n = header + 1
+    last_key_line = len(out)
+    while n < table_end:
+        match = _KEY_LINE.match(lines[n])
+        if not match:
+            out.append(lines[n])
+            n += 1
+            continue
+        key = match.group(1)
+        stop = _value_end(lines, n, table_end)
+        if key in todo:
+            out.append(_key_text(key, todo.pop(key), _trailing_comment(lines[stop - 1])))
+        elif key not in drop:
+            out.extend(lines[n:stop])
+        n = stop
+        last_key_line = len(out)
+    out[last_key_line:last_key_line] = [_key_text(k, v) for k, v in todo.items()]
+    return "".join(out + lines[table_end:])
+
+
+def _value_end(lines: list[str], first: int, limit: int) -> int:
+    """The line after the last one of the key/value pair starting at `first` (a value may
+    span lines: an array, a multi-line string)."""
+    import tomllib
+
+    for stop in range(first + 1, limit + 1):
+        try:
+            tomllib.loads("".join(lines[first:stop]))
+        except tomllib.TOMLDecodeError:
+            continue
+        return stop
+    return first + 1
+
+
+def _trailing_comment(line: str) -> str:
+    """The comment at the end of a one-line key/value pair ('' when none)."""
+    import tomllib
+
+    body = line.rstrip("\n")
+    for at in [i for i, ch in enumerate(body) if ch == "#"]:
+        try:
+            tomllib.loads(body[:at])
+        except tomllib.TOMLDecodeError:
+            continue
+        return "  " + body[at:].strip()
+    return ""
+
+
+def _key_text(key: str, value: Any, comment: str = "") -> str:
+    import tomlkit
+
+    return f"{key} = {tomlkit.item(value).as_string()}{comment}\n"
+
+
+def _set_rule_with_tomlkit(
+    text: str, index: int, values: Mapping[str, Any], drop: tuple[str, ...]
+) -> str:
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    rule = doc["sources"][index]["rule"]  # type: ignore[index]
+    for key in drop:
+        if key in rule:
+            del rule[key]
+    for key, value in values.items():
+        rule[key] = value
+    return tomlkit.dumps(doc)
+
+
 # -- writing ----------------------------------------------------------------------------------
 
 
@@ -263,6 +365,35 @@ def write_atomically(path: str | Path, text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def write_source_rule(
+    path: str | Path,
+    name: str,
+    values: Mapping[str, Any],
+    drop: tuple[str, ...] = (),
+    *,
+    expect: Rule | None = None,
+) -> tuple[Settings, str | None]:
+    """Set keys of source `name`'s rule in the config file at `path` (see
+    `set_source_rule`), validated as a whole config and written atomically; when `expect`
+    is given, the edited file must read the source's rule as exactly that. Returns the new
+    settings and a note on what could not be checked here. Raises ConfigError (the file is
+    then unchanged)."""
+    file = str(path)
+    before = Path(path).read_text(encoding="utf-8")
+    settings = lenient_settings(before, file)
+    names = [s.name for s in settings.sources]
+    if name not in names:
+        raise ConfigError(file, "sources", f"no source named {name!r}")
+    after = set_source_rule(before, names.index(name), values, drop)
+    new, note = check_edit(before, after, file)
+    source = new.source(name)
+    if expect is not None and (source is None or source.rule != expect):
+        raise ConfigError(file, "sources", f"the edit would not read {name!r} as proposed")
+    if after != before:
+        write_atomically(path, after)
+    return new, note
 
 
 # -- monitor init -----------------------------------------------------------------------------

@@ -123,6 +123,11 @@ class SourceModel(_Model):
     paywall_categories: list[str] = Field(
         default_factory=list, description="feed categories that mark a paywalled entry"
     )
+    heal: bool = Field(
+        False,
+        description="when the rule stops matching, write the rule discovery proposes into"
+        " this file by itself (default: only propose it; see `monitor sources fix`)",
+    )
 
     @field_validator("url")
     @classmethod
@@ -459,6 +464,7 @@ def _to_source(
         cookies=cookies,
         baseline=src.baseline,
         paywall_categories=tuple(src.paywall_categories),
+        heal=src.heal,
     )
 
 

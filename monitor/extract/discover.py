@@ -282,6 +282,89 @@ def discover(
     return proposals
 
 
+# The rule keys discovery proposes; a fix replaces these and keeps the others
+# (id_pattern, derive_from_marker).
+DISCOVERED_KEYS = ("item", "title", "link", "section", "date", "paywall_text", "paywall_selector")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A new reading for a source whose rule stopped matching: what to write into its
+    `[sources.rule]` and what the extractor then finds (exact figures)."""
+
+    # The rule the source reads the page with now, and the one it would read it with.
+    before: Rule
+    rule: Rule
+    # Keys to set in the config's [sources.rule], and keys to take out of it (left to the
+    # profile, or unset).
+    table: dict[str, object]
+    drop: tuple[str, ...]
+    # What each rule finds on the page.
+    items_before: int
+    items: int
+    paywalled: int
+    sample: tuple[Item, ...] = ()
+    stable: bool = True
+    notes: tuple[str, ...] = ()
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(key, before, after) of every rule key the fix changes."""
+        found = []
+        for key in DISCOVERED_KEYS:
+            old, new = getattr(self.before, key), getattr(self.rule, key)
+            if old != new:
+                found.append((key, old, new))
+        return found
+
+    def summary(self) -> str:
+        """'`article.y`, 48 items, 12 paywalled'."""
+        return f"`{self.rule.item}`, {self.items} items, {self.paywalled} paywalled"
+
+
+def fixed_rule(current: Rule, base: Rule, proposed: Rule) -> Rule:
+    """`current` with the discovered keys of `proposed`; a key the proposal leaves unset
+    falls back to `base` (the profile's rule, or no rule), as the config then reads it."""
+    values = {key: getattr(proposed, key) or getattr(base, key) for key in DISCOVERED_KEYS}
+    return replace(current, **values)
+
+
+def propose_fix(
+    body: bytes,
+    base_url: str,
+    content_type: str | None,
+    current: Rule,
+    base: Rule | None = None,
+) -> Fix | None:
+    """The best rule discovery proposes for a page the `current` rule reads badly (None
+    when no proposal finds more items than it). `base`: the rule under the config's
+    [sources.rule] (the source's profile's), which keys the fix leaves unset fall back to.
+    The figures come from the extractor run with the fixed rule."""
+    from monitor.extract.html import extract_html
+
+    base = base or Rule()
+    now = extract_html(body, base_url, current, content_type)
+    for proposal in discover(body, base_url, content_type):
+        rule = fixed_rule(current, base, proposal.rule)
+        items = extract_html(body, base_url, rule, content_type)
+        if len(items) <= len(now) or len(items) < MIN_ITEMS:
+            continue
+        table = rule_table(proposal.rule)
+        table.pop("id_pattern", None)
+        return Fix(
+            before=current,
+            rule=rule,
+            table={k: v for k, v in table.items() if k in DISCOVERED_KEYS},
+            drop=tuple(k for k in DISCOVERED_KEYS if k not in table),
+            items_before=len(now),
+            items=len(items),
+            paywalled=sum(1 for i in items if i.paywalled),
+            sample=tuple(items[:10]),
+            stable=proposal.stable,
+            notes=proposal.notes,
+        )
+    return None
+
+
 def _notes(rule: Rule, candidate: _Candidate) -> tuple[str, ...]:
     if candidate.stable:
         return ()

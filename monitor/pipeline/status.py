@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,9 @@ class SourceStatus:
     next_run: str | None
     # The host asked not to be polled before this time (Retry-After, capped); ISO, UTC.
     held_until: str | None = None
+    # While the listing looks broken: the health alert's text (what the rule finds, and
+    # the rule discovery proposes with how to apply it).
+    health_detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
     known: dict[str, int] = {}
     outbox: dict[str, int] = {}
     problems: list[ChannelProblem] = []
+    details: dict[str, str] = {}
     if conn is not None:
         try:
             if _has_table(conn, "sources"):
@@ -186,6 +190,8 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
                 states = {s.name: s for s in store.source_states()}
                 known = dict(conn.execute("SELECT source, count(*) FROM items GROUP BY source"))
                 outbox = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
+                broken = [n for n, s in states.items() if s.health == "empty"]
+                details = _health_details(conn, broken)
             if _has_table(conn, "delivery_targets"):
                 problems = [
                     ChannelProblem(*row)
@@ -209,6 +215,7 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
         )
         for s in settings.sources
     )
+    sources = tuple(replace(s, health_detail=details.get(s.name)) for s in sources)
     return Status(
         database=settings.database,
         daemon_pid=daemon_pid,
@@ -216,6 +223,20 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
         outbox=outbox,
         channels=tuple(problems),
     )
+
+
+def _health_details(conn: sqlite3.Connection, names: list[str]) -> dict[str, str]:
+    """Source -> the text of its last health event, for the sources named."""
+    found: dict[str, str] = {}
+    for name in names:
+        row = conn.execute(
+            "SELECT detail FROM events WHERE source = ? AND kind = 'health'"
+            " ORDER BY id DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        if row and row[0]:
+            found[name] = row[0]
+    return found
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
