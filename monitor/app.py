@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 
     from monitor.alerts.notify import DeliveryReport, ProbeResult
     from monitor.alerts.outbox import OutboxEntry
+    from monitor.extract.article import ArticleReading
     from monitor.extract.discover import Proposal
     from monitor.pipeline.check import CheckOutcome, Router
     from monitor.pipeline.fetch import Fetcher, FetchSettings
     from monitor.pipeline.preview import PreviewResult
+    from monitor.pipeline.stats import Stats
     from monitor.pipeline.status import Status
     from monitor.pipeline.store import Store
 
@@ -171,13 +173,18 @@ async def run_checks(
     store: Store,
     *,
     router: Router | None = None,
+    fetcher: Fetcher | None = None,
 ) -> list[CheckOutcome]:
     """One round: poll the sources concurrently, at most `settings.concurrency` at once;
     with many sources, bodies are parsed in worker processes (see monitor.pipeline.pool).
-    One outcome per source, in the order given."""
+    One outcome per source, in the order given. `fetcher`: one the caller keeps open
+    (for the article round after it); else the round's own."""
+    from contextlib import nullcontext
+
     from monitor.pipeline.check import check_source
     from monitor.pipeline.fetch import Fetcher
     from monitor.pipeline.pool import parse_workers, start_pool
+    from monitor.pipeline.stats import metered
 
     route = router if router is not None else make_router(settings)
     outcomes: list[Any] = [None] * len(sources)
@@ -187,19 +194,20 @@ async def run_checks(
     # The pool forks its workers before this round starts any thread.
     pool = await start_pool(parse_workers(settings.parse_workers, sources, os.cpu_count()), sources)
     try:
-        async with Fetcher(fetch_settings(settings)) as fetcher:
+        kept = nullcontext(fetcher) if fetcher is not None else None
+        async with kept or Fetcher(fetch_settings(settings)) as shared:
 
             async def worker() -> None:
                 for index, source in todo:
-                    outcomes[index] = await check_source(
-                        source,
-                        fetcher=fetcher,
-                        store=store,
-                        route=route,
-                        failure_threshold=settings.failure_threshold,
-                        executor=pool,
-                        config_path=settings.config_path,
-                    )
+                    async with metered(shared, source, store) as counted:
+                        outcomes[index] = await check_source(
+                            source,
+                            fetcher=counted,
+                            store=store,
+                            route=route,
+                            failure_threshold=settings.failure_threshold,
+                            executor=pool,
+                        )
 
             workers = min(settings.concurrency, len(sources))
             await asyncio.gather(*(worker() for _ in range(workers)))
@@ -374,22 +382,84 @@ class Monitor:
     # -- polling ----------------------------------------------------------------------------
 
     async def check_async(
-        self, sources: Sequence[str] | None = None, *, notify: bool = True
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        notify: bool = True,
+        on_delivery: Callable[[DeliveryReport], None] | None = None,
     ) -> list[CheckOutcome]:
         """Poll the named sources (all when none) once, record what changed, and, when
-        `notify`, deliver the alerts due. One outcome per source (`source`, `status`,
-        `events`, `error`). Raises UnknownSourceError for a name the config lacks."""
+        `notify`, deliver the alerts due (`on_delivery` sees each report). Then the
+        article round of the sources with `articles` (see monitor.pipeline.articles),
+        after the listing's alerts are out, and its own alerts. One outcome per source
+        (`source`, `status`, `events`, `error`), then one per source whose article pages
+        said something (status "articles"). Raises UnknownSourceError for a name the
+        config lacks."""
+        from monitor.pipeline.fetch import Fetcher
+
         chosen = select_sources(self.settings, sources)
-        outcomes = await run_checks(self.settings, chosen, self.store, router=self.router)
-        if notify:
-            await self.deliver_async()
-        return outcomes
+        async with Fetcher(fetch_settings(self.settings)) as fetcher:
+            outcomes = await run_checks(
+                self.settings, chosen, self.store, router=self.router, fetcher=fetcher
+            )
+            if notify:
+                report = await self.deliver_async()
+                if on_delivery is not None:
+                    on_delivery(report)
+            read = await self._articles(chosen, fetcher)
+        if notify and read:
+            report = await self.deliver_async()
+            if on_delivery is not None:
+                on_delivery(report)
+        return outcomes + read
 
     def check(
-        self, sources: Sequence[str] | None = None, *, notify: bool = True
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        notify: bool = True,
+        on_delivery: Callable[[DeliveryReport], None] | None = None,
     ) -> list[CheckOutcome]:
         """`check_async` for synchronous code."""
-        return _run(lambda: self.check_async(sources, notify=notify), "check")
+        return _run(
+            lambda: self.check_async(sources, notify=notify, on_delivery=on_delivery), "check"
+        )
+
+    async def _articles(self, sources: Sequence[Source], fetcher: Fetcher) -> list[CheckOutcome]:
+        """The article round of `sources`; an outcome per source it recorded events for."""
+        from monitor.pipeline.articles import article_round
+        from monitor.pipeline.check import CheckOutcome
+
+        if not any(s.articles for s in sources):
+            return []
+        report = await article_round(self.settings, sources, self.store, fetcher, self.router)
+        by_source: dict[str, list[Event]] = {}
+        for event in report.events:
+            by_source.setdefault(event.source, []).append(event)
+        return [CheckOutcome(name, "articles", tuple(events)) for name, events in by_source.items()]
+
+    async def article_async(self, url: str, source: str | None = None) -> ArticleReading:
+        """What the article page at `url` says (paywall and its signal, content tier,
+        dates, author, canonical URL, headline), touching no state; read with the
+        article rule of the configured `source` when named. Raises FetchError,
+        UnknownSourceError."""
+        from monitor.pipeline.articles import article_rule, read_article_at
+        from monitor.pipeline.fetch import Fetcher
+
+        rule = article_rule(select_sources(self.settings, [source])[0]) if source else None
+        async with Fetcher(fetch_settings(self.settings)) as fetcher:
+            return await read_article_at(url, fetcher, rule)
+
+    def article(self, url: str, source: str | None = None) -> ArticleReading:
+        """`article_async` for synchronous code."""
+        return _run(lambda: self.article_async(url, source), "article")
+
+    def stats(self, since: str | None = "7d") -> Stats:
+        """Per source and channel: median and 95th percentile of published→seen and
+        seen→delivered, polls and bytes, over the window since `since` (as `items`)."""
+        from monitor.pipeline.stats import read_stats
+
+        return read_stats(self.store, parse_since(since))
 
     async def start_polling(self, parse_threads: int = PARSE_THREADS) -> None:
         """Keep a fetcher and parse threads for `poll_async` (the daemon polls this way)."""
@@ -421,13 +491,35 @@ class Monitor:
                 route=self.router,
                 failure_threshold=self.settings.failure_threshold,
                 executor=self._parser,
-                config_path=self.settings.config_path,
             )
         finally:
             self._users[id(fetcher)] -= 1
             if not self._users[id(fetcher)]:
                 del self._users[id(fetcher)]
             await self._close_retired()
+
+    async def after_poll_async(
+        self, source: Source, outcome: CheckOutcome, wake: Callable[[], None] | None = None
+    ) -> list[Event]:
+        """What follows a scheduled poll of `source` (the daemon calls it once the sender
+        was woken for the poll's alerts): the article round of a source with `articles`
+        (`wake` is called when it recorded alerts), and, when the poll found new items,
+        one log line with the latency figures of the last day (see `stats`)."""
+        events: list[Event] = []
+        if source.articles and self.fetcher is not None:
+            from monitor.pipeline.articles import article_round
+
+            await asyncio.sleep(0)  # the sender starts on the listing's alerts first
+            report = await article_round(
+                self.settings, [source], self.store, self.fetcher, self.router
+            )
+            events = list(report.events)
+            if events and wake is not None:
+                wake()
+        if any(e.kind == "new" for e in outcome.events):
+            figures = await self._db(self.stats, "1d")
+            log.info("latency (1 day): %s", figures.summary())
+        return events
 
     def host_wait(self, url: str) -> float:
         """Seconds until the URL's host may be asked again (Retry-After); 0 when it may."""

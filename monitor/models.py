@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 SourceKind = Literal["html", "feed"]
-EventKind = Literal["new", "changed", "removed", "health"]
+# "dropped": left its listing while its article page is still there (sources with
+# `articles`); only channels that list it hear of it.
+EventKind = Literal["new", "changed", "removed", "health", "dropped"]
 ChannelFormat = Literal["telegram-html", "html", "markdown", "text"]
 
 
@@ -115,9 +117,12 @@ class Source:
     baseline: bool = True
     # Feed categories that mark an entry as paywalled (case-insensitive).
     paywall_categories: tuple[str, ...] = ()
-    # When the rule stops matching, apply the rule discovery proposes to the config file
-    # by itself (one alert says what changed); otherwise the alert only proposes it.
-    heal: bool = False
+    # Read each item's article page (paywall, dates, whether it is still there) and
+    # recheck paywalled ones for an unlock (see monitor.pipeline.articles).
+    articles: bool = False
+    # How the site marks a paywalled article beyond its JSON-LD and meta tags.
+    article_paywall_selector: str | None = None
+    article_paywall_text: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,6 +306,13 @@ class Settings:
     max_retry_after: float = 3600.0
     # The web view; None when the config has no [web] table.
     web: WebSettings | None = None
+    # Article pages (sources with `articles`): fetches per host and round, and how
+    # paywalled articles are rechecked: first after `article_recheck` seconds, each wait
+    # `article_recheck_backoff` times the last, for `article_recheck_for` seconds.
+    article_budget: int = 4
+    article_recheck: float = 6 * 3600.0
+    article_recheck_for: float = 7 * 86400.0
+    article_recheck_backoff: float = 1.5
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)

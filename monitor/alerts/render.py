@@ -29,12 +29,13 @@ LIMITS: dict[str, int] = {
 }
 SUBJECT_PREFIX = "[news-monitor]"
 LOCK = "🔒"
-MARKS = {"new": "", "changed": "✏️", "removed": "🗑", "health": "⚠️"}
+MARKS = {"new": "", "changed": "✏️", "removed": "🗑", "health": "⚠️", "dropped": "↩"}
 _KIND_WORDS = {
     "new": ("new item", "new items"),
     "changed": ("changed item", "changed items"),
     "removed": ("removed item", "removed items"),
     "health": ("source alert", "source alerts"),
+    "dropped": ("item dropped from its listing", "items dropped from their listing"),
 }
 _MESSAGE_FORMAT: dict[str, Any] = {
     "telegram-html": "html",
@@ -105,8 +106,10 @@ def subject(events: Sequence[Event]) -> str:
 
 def change_text(event: Event, title_limit: int | None = None) -> str:
     """'headline changed from «…» to «…»; now free; moved from section X to Y'."""
-    if event.kind == "removed":
-        return "removed"
+    if event.kind in ("removed", "dropped"):
+        # The detail says what confirmed it (an article page's 404, a redirect).
+        what = "removed" if event.kind == "removed" else "dropped from the listing"
+        return f"{what}: {event.detail}" if event.detail else what
     parts = []
     for change in event.changes:
         if change.field == "title":

@@ -131,6 +131,8 @@ class ChannelFilter:
             return False
         if self.events and event.kind not in self.events:
             return False
+        if event.kind == "dropped" and "dropped" not in self.events:
+            return False  # told only where asked for
         if event.item is None:
             return True
         views = item_views(event)

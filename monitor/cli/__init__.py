@@ -8,6 +8,7 @@
     alerts.py   notify test, outbox, outbox retry
     daemon.py   run, reload
     setup.py    init, sources list/add/remove, discover, schema, demo
+    articles.py article, stats
     web.py      serve
 
 Heavy libraries are imported inside the commands, so `monitor --help` starts at once.
@@ -18,12 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 # Importing a command module registers its commands on the group.
-from monitor.cli import alerts, daemon, poll, query, setup, web
+from monitor.cli import alerts, articles, daemon, poll, query, setup, web
 from monitor.cli.main import cli
 
 __all__ = ["cli", "main"]
 
-_COMMAND_MODULES = (alerts, daemon, poll, query, setup, web)
+_COMMAND_MODULES = (alerts, articles, daemon, poll, query, setup, web)
 
 # Names that lived here before the application core had its own module (monitor.app).
 _MOVED = {"run_checks", "fetch_settings", "make_router", "select_sources"}

@@ -41,11 +41,9 @@ def check(obj: Context, sources: tuple[str, ...], as_json: bool, no_notify: bool
         except UnknownSourceError as exc:
             fail(str(exc), EXIT_CONFIG)
         open_store(monitor)
-        outcomes = monitor.check(sources, notify=False)
-        if not no_notify:
-            report = monitor.deliver()
-            if report.messages or report.retrying or report.failed or report.held:
-                log.info("alerts: %s", report.describe())
+        # The listing's alerts go out before the article round starts (sources with
+        # `articles`), then the article round's own.
+        outcomes = monitor.check(sources, notify=not no_notify, on_delivery=_log_delivery)
     events = [event for outcome in outcomes for event in outcome.events]
     if as_json:
         click.echo(json.dumps([e.to_json() for e in events], ensure_ascii=False, indent=2))
@@ -55,6 +53,11 @@ def check(obj: Context, sources: tuple[str, ...], as_json: bool, no_notify: bool
         click.echo(describe_outcome(outcome), err=True)
     if any(outcome.failed for outcome in outcomes):
         sys.exit(EXIT_SOURCE_FAILED)
+
+
+def _log_delivery(report: Any) -> None:
+    if report.messages or report.retrying or report.failed or report.held:
+        log.info("alerts: %s", report.describe())
 
 
 @cli.command()

@@ -49,7 +49,7 @@ def items(
 
 @cli.command()
 @click.option("--source", help="Only this source.")
-@click.option("--kind", type=click.Choice(["new", "changed", "removed", "health"]))
+@click.option("--kind", type=click.Choice(["new", "changed", "removed", "health", "dropped"]))
 @click.option("--since", metavar="TIME", help="At or after (ISO date/time or '2h').")
 @click.option(
     "--grep",
@@ -138,9 +138,6 @@ def status(obj: Context, as_json: bool) -> None:
             for s in report.sources
         ],
     )
-    for s in report.sources:
-        if s.health_detail:
-            click.echo(f"{s.name}: {s.health_detail}")
     click.echo(f"outbox: {report.pending} pending, {report.failed} failed")
     for problem in report.channels:
         where = "" if problem.target == "*" else f" ({problem.label or problem.target})"

@@ -123,10 +123,16 @@ class SourceModel(_Model):
     paywall_categories: list[str] = Field(
         default_factory=list, description="feed categories that mark a paywalled entry"
     )
-    heal: bool = Field(
-        False,
-        description="when the rule stops matching, write the rule discovery proposes into"
-        " this file by itself (default: only propose it; see `monitor sources fix`)",
+    articles: bool | None = Field(
+        None,
+        description="read each item's article page: paywall, dates, unlocks, pulled stories"
+        " (default: the top-level `articles`)",
+    )
+    article_paywall_selector: str | None = Field(
+        None, description="CSS selector found only on a paywalled article page"
+    )
+    article_paywall_text: str | list[str] | None = Field(
+        None, description="text(s) shown only on a paywalled article page"
     )
 
     @field_validator("url")
@@ -150,6 +156,13 @@ class SourceModel(_Model):
             check_cron(value)
         return value
 
+    @field_validator("article_paywall_selector")
+    @classmethod
+    def _article_css(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_css(value)
+        return value
+
 
 class ChannelModel(_Model):
     """A notification channel: Apprise URLs and filters that must all match."""
@@ -162,8 +175,10 @@ class ChannelModel(_Model):
     sections: list[str] = Field(
         default_factory=list, description="only items in one of these sections"
     )
-    events: list[Literal["new", "changed", "removed", "health"]] = Field(
-        default_factory=list, description="only these event kinds (default: all)"
+    events: list[Literal["new", "changed", "removed", "health", "dropped"]] = Field(
+        default_factory=list,
+        description="only these event kinds (default: all but 'dropped', which is only sent"
+        " where listed)",
     )
     paywalled: bool | None = Field(
         None, description="true: only paywalled items; false: only free ones"
@@ -272,6 +287,19 @@ class ConfigModel(_Model):
         description="event history kept (older events and their sent or given-up alerts"
         " are dropped); 'forever' keeps all",
     )
+    articles: bool = Field(False, description="default of the sources' `articles`")
+    article_budget: int = Field(
+        4, gt=0, description="article pages fetched per host and round (new, rechecks, removals)"
+    )
+    article_recheck: Duration = Field(
+        "6h", description="paywalled articles are rechecked for an unlock after this"
+    )
+    article_recheck_for: Duration = Field(
+        "7d", description="...for this long after the article was first read"
+    )
+    article_recheck_backoff: float = Field(
+        1.5, ge=1, description="each recheck waits this many times longer than the last"
+    )
     sources: list[SourceModel] = Field(
         default_factory=list, description="pages and feeds to poll: one [[sources]] table each"
     )
@@ -281,7 +309,13 @@ class ConfigModel(_Model):
     web: WebModel | None = Field(None, description="the read-only web view, feeds and metrics")
 
     @field_validator(
-        "interval", "connect_timeout", "read_timeout", "total_timeout", "max_retry_after"
+        "interval",
+        "connect_timeout",
+        "read_timeout",
+        "total_timeout",
+        "max_retry_after",
+        "article_recheck",
+        "article_recheck_for",
     )
     @classmethod
     def _duration(cls, value: Any) -> Any:
@@ -363,6 +397,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
     seen: set[str] = set()
     for index, src in enumerate(model.sources):
         source = _to_source(src, index, default_interval, environ, fail)
+        source = _with_articles(source, src, model.articles)
         if source.name in seen:
             raise fail(("sources", index, "name"), f"duplicate source name {source.name!r}")
         seen.add(source.name)
@@ -398,6 +433,10 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         failure_threshold=model.failure_threshold,
         parse_workers=model.parse_workers,
         keep_events=None if model.keep_events == "forever" else parse_interval(model.keep_events),
+        article_budget=model.article_budget,
+        article_recheck=parse_interval(model.article_recheck),
+        article_recheck_for=parse_interval(model.article_recheck_for),
+        article_recheck_backoff=model.article_recheck_backoff,
         web=_web(model.web, environ, fail) if model.web else None,
     )
 
@@ -464,7 +503,19 @@ def _to_source(
         cookies=cookies,
         baseline=src.baseline,
         paywall_categories=tuple(src.paywall_categories),
-        heal=src.heal,
+    )
+
+
+def _with_articles(source: Source, src: SourceModel, default: bool) -> Source:
+    """The source's article keys (`articles` falls back to the top-level default)."""
+    import dataclasses
+
+    texts = src.article_paywall_text
+    return dataclasses.replace(
+        source,
+        articles=default if src.articles is None else src.articles,
+        article_paywall_selector=src.article_paywall_selector,
+        article_paywall_text=(texts,) if isinstance(texts, str) else tuple(texts or ()),
     )
 
 

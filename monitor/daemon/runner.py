@@ -330,6 +330,10 @@ class Daemon:
             _log_outcome(outcome)
             if outcome.events:
                 self._wake.set()
+            try:  # article pages and the latency line, after the listing's alerts
+                await self.monitor.after_poll_async(source, outcome, self._wake.set)
+            except Exception:
+                log.exception("%s: reading article pages failed", name)
         await self._plan_next(source, started)
 
     async def _plan_next(self, source: Source, started: datetime) -> None:

@@ -202,6 +202,27 @@ def _v7_search(db: Database) -> None:
     install(db.conn)
 
 
+def _v9_articles(db: Database) -> None:
+    """Article pages (sources with `articles`): each item's last reading of its article
+    (see monitor.pipeline.articles), when it is due again, and a removal from the listing
+    waiting for the article page to confirm it; `fetches` counts every request and its
+    bytes, for `monitor stats`."""
+    db.execute(
+        "CREATE TABLE articles (source TEXT NOT NULL, key TEXT NOT NULL, url TEXT NOT NULL,"
+        " paywalled INTEGER, paywall_signal TEXT, content_tier TEXT, published TEXT,"
+        " modified TEXT, author TEXT, canonical TEXT, title TEXT, teaser_paywalled INTEGER,"
+        " etag TEXT, last_modified TEXT, first_read TEXT, last_read TEXT, last_status INTEGER,"
+        " last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, next_check TEXT,"
+        " recheck_wait REAL, removal TEXT, PRIMARY KEY (source, key))"
+    )
+    db.execute("CREATE INDEX idx_articles_next_check ON articles (next_check)")
+    db.execute(
+        "CREATE TABLE fetches (id INTEGER PRIMARY KEY, source TEXT NOT NULL, at TEXT NOT NULL,"
+        " what TEXT NOT NULL, status INTEGER, bytes INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE INDEX idx_fetches_at ON fetches (at)")
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_initial,
@@ -211,6 +232,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v5_source_hold,
     _v6_source_rule,
     _v7_search,
+    _v9_articles,
 )
 
 
@@ -739,6 +761,146 @@ class Store:
                 0
             ]
         )
+
+    # -- article pages (monitor.pipeline.articles) ------------------------------------------
+
+    def queue_removals(self, source: str, keys: Sequence[str], at: str) -> None:
+        """Items that left their listing as a removal does: the article round confirms them
+        (or finds them still there). One already waiting keeps its time."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO articles (source, key, url, removal) SELECT source, key, url, ?"
+                " FROM items WHERE source = ? AND key = ? ON CONFLICT (source, key)"
+                " DO UPDATE SET removal = coalesce(removal, excluded.removal)",
+                [(at, source, key) for key in keys],
+            )
+
+    def article_work(self, source: str, now: str, limit: int) -> dict[str, list[ArticleRow]]:
+        """What the article round may do for a source, each kind oldest-due first, at most
+        `limit` of each: `removal` (waiting for confirmation), `new` (listed, never read,
+        newest first: the baseline's items come after the new ones), `recheck` (due)."""
+        columns = ", ".join(f"a.{c}" for c in _ARTICLE_COLUMNS)
+        item = _ITEM_COLUMNS
+        queries = {
+            "removal": f"SELECT {columns}, {item} FROM articles a JOIN items i USING (source, key)"
+            " WHERE a.source = ? AND a.removal IS NOT NULL ORDER BY a.removal LIMIT ?",
+            "new": f"SELECT {', '.join('NULL' for _ in _ARTICLE_COLUMNS)}, {item} FROM items i"
+            " LEFT JOIN articles a USING (source, key) WHERE i.source = ? AND a.key IS NULL"
+            " AND i.position IS NOT NULL ORDER BY i.first_seen DESC, i.position LIMIT ?",
+            "recheck": f"SELECT {columns}, {item} FROM articles a JOIN items i USING (source, key)"
+            " WHERE a.source = ? AND a.removal IS NULL AND a.next_check <= ?"
+            " ORDER BY a.next_check LIMIT ?",
+        }
+        found: dict[str, list[ArticleRow]] = {}
+        with self.reading() as conn:
+            for kind, sql in queries.items():
+                params = (source, now, limit) if kind == "recheck" else (source, limit)
+                rows = conn.execute(sql, params).fetchall()
+                found[kind] = [_article_row(source, row) for row in rows]
+        return found
+
+    def record_article(
+        self,
+        source: str,
+        key: str,
+        fields: dict[str, Any],
+        events: Sequence[Event] = (),
+        outbox: Sequence[OutboxRow] = (),
+        now: str = "",
+    ) -> list[int]:
+        """One article fetch: the reading's columns in `fields` (names of `articles`), and
+        the events it raised with their outbox rows, in one transaction."""
+        unknown = set(fields) - set(_ARTICLE_COLUMNS) - {"url"}
+        if unknown:
+            raise ValueError(f"not article columns: {sorted(unknown)}")
+        names = ["source", "key", *fields]
+        updates = ", ".join(f"{n} = excluded.{n}" for n in fields)
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO articles ({', '.join(names)}) VALUES"
+                f" ({', '.join('?' for _ in names)}) ON CONFLICT (source, key) DO UPDATE SET"
+                f" {updates}",
+                (source, key, *fields.values()),
+            )
+            return self._insert_events(events, outbox, now) if events else []
+
+    def record_fetch(self, source: str, at: str, what: str, status: int | None, size: int) -> None:
+        """One request made for a source (`what`: listing or article) and its body's bytes."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO fetches (source, at, what, status, bytes) VALUES (?, ?, ?, ?, ?)",
+                (source, at, what, status, size),
+            )
+
+    def article_readings(self, source: str | None = None) -> dict[tuple[str, str], ArticleRow]:
+        """The last reading of every article read, by (source, key)."""
+        columns = ", ".join(f"a.{c}" for c in _ARTICLE_COLUMNS)
+        sql = (
+            f"SELECT a.source, {columns}, {_ITEM_COLUMNS} FROM articles a"
+            " JOIN items i USING (source, key)" + (" WHERE a.source = ?" if source else "")
+        )
+        with self.reading() as conn:
+            rows = conn.execute(sql, (source,) if source else ()).fetchall()
+        return {(r.source, r.item.key): r for r in (_article_row(s, row) for s, *row in rows)}
+
+
+# The columns of `articles` an ArticleRow carries, in order.
+_ARTICLE_COLUMNS = (
+    "paywalled",
+    "paywall_signal",
+    "content_tier",
+    "published",
+    "modified",
+    "author",
+    "canonical",
+    "title",
+    "teaser_paywalled",
+    "etag",
+    "last_modified",
+    "first_read",
+    "last_read",
+    "last_status",
+    "last_error",
+    "failures",
+    "next_check",
+    "recheck_wait",
+    "removal",
+)
+_ITEM_COLUMNS = "i.key, i.url, i.title, i.section, i.published, i.paywalled, i.position"
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """An item (as listed) with what its article page said when last read (`reading`:
+    the `articles` columns, empty when never read)."""
+
+    source: str
+    item: Item
+    position: int | None
+    reading: dict[str, Any]
+
+    @property
+    def read(self) -> bool:
+        return bool(self.reading.get("last_read"))
+
+
+def _article_row(source: str, row: Sequence[Any]) -> ArticleRow:
+    count = len(_ARTICLE_COLUMNS)
+    key, url, title, section, published, paywalled, position = row[count:]
+    reading = {
+        name: value
+        for name, value in zip(_ARTICLE_COLUMNS, row[:count], strict=True)
+        if value is not None
+    }
+    item = Item(
+        key=key,
+        url=url,
+        title=title,
+        section=section,
+        published=published,
+        paywalled=bool(paywalled),
+    )
+    return ArticleRow(source, item, position, reading)
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
