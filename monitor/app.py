@@ -207,6 +207,7 @@ async def run_checks(
                             route=route,
                             failure_threshold=settings.failure_threshold,
                             executor=pool,
+                            config_path=settings.config_path,
                         )
 
             workers = min(settings.concurrency, len(sources))
@@ -491,6 +492,7 @@ class Monitor:
                 route=self.router,
                 failure_threshold=self.settings.failure_threshold,
                 executor=self._parser,
+                config_path=self.settings.config_path,
             )
         finally:
             self._users[id(fetcher)] -= 1

@@ -123,6 +123,9 @@ class Source:
     # How the site marks a paywalled article beyond its JSON-LD and meta tags.
     article_paywall_selector: str | None = None
     article_paywall_text: tuple[str, ...] = ()
+    # When the rule stops matching, apply the rule discovery proposes to the config file
+    # by itself (one alert says what changed); otherwise the alert only proposes it.
+    heal: bool = False
 
 
 @dataclass(frozen=True)

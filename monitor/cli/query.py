@@ -138,6 +138,9 @@ def status(obj: Context, as_json: bool) -> None:
             for s in report.sources
         ],
     )
+    for s in report.sources:
+        if s.health_detail:
+            click.echo(f"{s.name}: {s.health_detail}")
     click.echo(f"outbox: {report.pending} pending, {report.failed} failed")
     for problem in report.channels:
         where = "" if problem.target == "*" else f" ({problem.label or problem.target})"

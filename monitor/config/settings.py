@@ -134,6 +134,11 @@ class SourceModel(_Model):
     article_paywall_text: str | list[str] | None = Field(
         None, description="text(s) shown only on a paywalled article page"
     )
+    heal: bool = Field(
+        False,
+        description="when the rule stops matching, write the rule discovery proposes into"
+        " this file by itself (default: only propose it; see `monitor sources fix`)",
+    )
 
     @field_validator("url")
     @classmethod
@@ -503,6 +508,7 @@ def _to_source(
         cookies=cookies,
         baseline=src.baseline,
         paywall_categories=tuple(src.paywall_categories),
+        heal=src.heal,
     )
 
 

@@ -31,6 +31,7 @@ from monitor.models import (
 from monitor.pipeline.articles import hold_removals
 from monitor.pipeline.diff import SHRINK_MIN_ITEMS, SHRINK_RATIO, diff_items, rebaseline
 from monitor.pipeline.fetch import Fetcher
+from monitor.pipeline.heal import with_proposal
 from monitor.pipeline.store import OutboxRow, SourceState, Store
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ async def check_source(
     failure_threshold: int = 3,
     executor: Executor | None = None,
     now: Callable[[], str] = utc_now,
+    config_path: str | None = None,
 ) -> CheckOutcome:
     """Fetch, extract, diff and record one source. Never raises for the source's own faults
     (whatever fetching, decoding or extracting it raises is that source's error, recorded
@@ -116,7 +118,9 @@ async def check_source(
     long): that poll is an error outcome, nothing of it is recorded, and the next poll sees
     it all again."""
     try:
-        return await _check_source(source, fetcher, store, route, failure_threshold, executor, now)
+        return await _check_source(
+            source, fetcher, store, route, failure_threshold, executor, now, config_path
+        )
     except StoreError as exc:
         return CheckOutcome(source.name, "error", error=f"database error: {exc}")
     except Exception as exc:  # one source's fault never ends the round
@@ -132,6 +136,7 @@ async def _check_source(
     failure_threshold: int,
     executor: Executor | None,
     now: Callable[[], str],
+    config_path: str | None = None,
 ) -> CheckOutcome:
     state = await store.run(store.source_state, source.name)
     if state.held_until:  # a Retry-After recorded by an earlier run
@@ -233,7 +238,22 @@ async def _check_source(
     if diff.suspect and state.health == HEALTH_EMPTY:
         # Already reported; say it once per outage.
         events = [e for e in events if e.kind != "health"]
-    elif not diff.suspect and not any(e.kind == "health" for e in events):
+    elif diff.suspect:
+        # The rule stopped matching: the alert carries discovery's proposal for this page.
+        events = await with_proposal(
+            source,
+            events,
+            body=body,
+            url=result.url,
+            content_type=content_type,
+            executor=executor,
+            found=len(items),
+            last_count=state.item_count,
+            config_path=config_path,
+        )
+    elif not any(e.kind == "health" for e in events) and not (
+        note and state.health == HEALTH_EMPTY  # a changed rule is the fix, not news
+    ):
         events = _recovery(source, state, at) + events
     if source.articles:
         # Pulled means gone: the article round asks each removed item's article page
