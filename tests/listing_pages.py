@@ -13,9 +13,7 @@ from tests.conftest import run_monitor
 
 def teaser(n: int, title: str | None = None, paid: bool = False) -> str:
     badge = '<span class="plus">Plus</span>' if paid else ""
-    return (
-        f'<li class="item"><a href="/story/{n}">{title or f"Story number {n}"}</a>{badge}</li>'
-    )
+    return f'<li class="item"><a href="/story/{n}">{title or f"Story number {n}"}</a>{badge}</li>'
 
 
 def page(

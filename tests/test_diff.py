@@ -158,3 +158,12 @@ def test_rebaseline_counts_what_the_new_rule_reads_differently_and_makes_no_even
         " 2 items found that were not listed, 1 item no longer found"
     )
     assert result.gone == ("https://x.test/4",)
+
+
+def test_an_item_that_moved_into_a_box_below_bounds_no_removal_in_its_old_list():
+    main = in_listing(0, *(item(n) for n in (6, 5, 4, 3)))
+    # 4 and 3 leave the main list; 3 is still shown, in the "most read" box after it.
+    fresh = in_listing(0, item(6), item(5)) + in_listing(1, item(3))
+    result = diff_items("s", known(*main), fresh, NOW, baseline=False, last_count=4)
+    assert kinds(result) == []
+    assert result.gone == ("https://x.test/4",)

@@ -144,9 +144,10 @@ async def _check_source(
     fingerprint = rule_fingerprint(source)
     listing_known = state.has_baseline and state.item_count > 0
     rule_changed = listing_known and state.rule_fingerprint not in (None, fingerprint)
-    # After a rule change, and while the listing looks broken, every poll reads the page
-    # afresh: a 304 or the same bytes would say nothing about what the rule now finds.
-    reread = rule_changed or state.health == HEALTH_EMPTY
+    # After a rule change, and while the listing looks broken (its last reading was suspect,
+    # whatever failed since), every poll reads the page afresh: a 304 or the same bytes
+    # would say nothing about what the rule now finds.
+    reread = rule_changed or state.health == HEALTH_EMPTY or state.suspect_polls > 0
     try:
         result = await fetcher.fetch(
             source.url,
@@ -207,7 +208,7 @@ async def _check_source(
         return await _record_failure(
             source, store, state, at, str(exc), result.status, route, failure_threshold
         )
-    if _too_few(items, state.item_count):
+    if _too_few(items, state.item_count, source.kind):
         blocked = await _blocked(body, content_type, executor)
         if blocked is not None:
             return await _record_blocked(
@@ -294,8 +295,11 @@ async def _extract(
     return await loop.run_in_executor(executor, extract_items, source, body, url, content_type)
 
 
-def _too_few(items: list[Item], last_count: int) -> bool:
-    """Few enough items that the page may be a bot check or a consent wall instead."""
+def _too_few(items: list[Item], last_count: int, kind: str) -> bool:
+    """Few enough items that the page may be a bot check or a consent wall instead. (A
+    feed that parses is a feed: one with an entry about cookie consent is no wall.)"""
+    if kind == "feed":
+        return not items
     if len(items) <= 1:
         return True
     return last_count >= SHRINK_MIN_ITEMS and len(items) < last_count * SHRINK_RATIO

@@ -17,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from monitor.models import Change, Event, Item, StoredItem
@@ -66,7 +67,6 @@ def diff_items(
     events: list[Event] = []
     if health is not None:
         events.append(health)
-    fresh_keys = {item.key for item in fresh}
     for item in fresh:
         stored = known.get(item.key)
         if stored is None:
@@ -79,7 +79,7 @@ def diff_items(
 
     gone: list[str] = []
     if not suspect:
-        removed_events, gone = _removals(source, known, fresh_keys, now)
+        removed_events, gone = _removals(source, known, fresh, now)
         if health is None:
             # An accepted shrink drops what the old layout listed without calling it removed.
             events.extend(removed_events)
@@ -137,21 +137,30 @@ def item_changes(before: Item, after: Item) -> tuple[Change, ...]:
 
 
 def _removals(
-    source: str, known: dict[str, StoredItem], fresh_keys: set[str], now: str
+    source: str, known: dict[str, StoredItem], fresh: list[Item], now: str
 ) -> tuple[list[Event], list[str]]:
+    listing_now = {item.key: item.listing for item in fresh}
     listed_before = sorted(
         (s for s in known.values() if s.position is not None), key=lambda s: s.position or 0
     )
-    # Within each listing, the lowest position (oldest) still listed bounds what counts as
+    # Where each listing of the last poll is now: the listing most of its items are in
+    # (an item that moved from the main list into a "most read" box is not the main list).
+    votes: dict[int, Counter[int]] = {}
+    for stored in listed_before:
+        if stored.item.key in listing_now:
+            votes.setdefault(stored.item.listing, Counter())[listing_now[stored.item.key]] += 1
+    now_at = {before: min(c, key=lambda n: (-c[n], n)) for before, c in votes.items()}
+    # Within each listing, the lowest position (oldest) still in it bounds what counts as
     # removed: below it, an item scrolled off the end of its own list.
     lowest_still_listed: dict[int, int] = {}
     for stored in listed_before:
-        if stored.item.key in fresh_keys:
-            lowest_still_listed[stored.item.listing] = stored.position or 0
+        listing = stored.item.listing
+        if listing_now.get(stored.item.key, -1) == now_at.get(listing):
+            lowest_still_listed[listing] = stored.position or 0
     events: list[Event] = []
     gone: list[str] = []
     for stored in listed_before:
-        if stored.item.key in fresh_keys:
+        if stored.item.key in listing_now:
             continue
         gone.append(stored.item.key)
         bound = lowest_still_listed.get(stored.item.listing, -1)
