@@ -194,3 +194,45 @@ def test_a_sponsored_box_is_not_a_paywall() -> None:
     )
     proposal = best(page(f"<main>{teasers}</main>"))
     assert (proposal.items, proposal.paywalled) == (25, 0)
+
+
+def forum_page(mark: str, title: str) -> bytes:
+    """Teasers of which every fourth carries a short "word+" text."""
+    teasers = "".join(
+        f'<article class="story"><a href="/story/{9000 + i}/a-long-story-slug">'
+        f"{teaser_title(i)}</a><p>Summary {i}</p>"
+        f"{f'<span class=extra>{mark}</span>' if i % 4 == 0 else ''}</article>"
+        for i in range(20)
+    )
+    return (
+        f"<!doctype html><html><head><title>{title}</title></head>"
+        f"<body><main>{teasers}</main></body></html>"
+    ).encode()
+
+
+def test_a_word_plus_text_is_a_paywall_mark_only_when_the_word_names_the_site() -> None:
+    # "Forum+" on derStandard links to more posts; "STANDARD+" would be its premium mark.
+    forum = discover(
+        forum_page("Forum+", "Nachrichten | derStandard.at"), "https://www.derstandard.at/"
+    )
+    assert (forum[0].items, forum[0].paywalled, forum[0].paywall) == (20, 0, None)
+    branded = discover(
+        forum_page("STANDARD+", "Nachrichten | derStandard.at"), "https://www.derstandard.at/"
+    )
+    assert (branded[0].items, branded[0].paywalled) == (20, 5)
+    # The brand from og:site_name and the title where the host says nothing (a saved file).
+    saved = discover(forum_page("Z+", "ZEIT ONLINE | Nachrichten"), "http://localhost/")
+    assert (saved[0].items, saved[0].paywalled) == (20, 5)
+
+
+def test_plain_discover_output_says_when_no_stable_hook_exists(tmp_path) -> None:
+    from tests.conftest import run_monitor
+
+    saved = tmp_path / "page.html"
+    saved.write_bytes(css_in_js_page(stable_hook=False))
+    result = run_monitor("discover", str(saved), "--base-url", BASE)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()[:2]
+    assert first == "#1: 140 items, 0 paywalled"
+    assert second.startswith("    note:    no stable hook: `")
+    assert second.endswith("` is a generated name that may change on the site's next deploy")

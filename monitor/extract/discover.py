@@ -396,6 +396,8 @@ class _Page:
     ancestors: dict[int, tuple[int, ...]] = field(default_factory=dict)
     # Below this many items a repeated block is not a listing.
     min_items: int = MIN_ITEMS
+    # Words that name the site (see `site_brand`).
+    brand: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -423,7 +425,12 @@ def main_listing(
 def _read_page(tree: LexborHTMLParser, base_url: str, *, min_items: int = MIN_ITEMS) -> _Page:
     from monitor.extract.html import document_base
 
-    page = _Page(tree=tree, base_url=document_base(tree, base_url), min_items=min_items)
+    page = _Page(
+        tree=tree,
+        base_url=document_base(tree, base_url),
+        min_items=min_items,
+        brand=site_brand(tree, base_url),
+    )
     here = _canonical(base_url, base_url)
     for link in tree.css("a[href]"):
         url = _article_url(link.attributes.get("href") or "", page.base_url, here)
@@ -792,7 +799,7 @@ def _build_rule(page: _Page, candidate: _Candidate) -> tuple[Rule, list[PaywallG
         date=_date_selector(blocks),
         derive_from_marker=False,
     )
-    guesses = guess_paywall(candidate.elements, candidate.urls)
+    guesses = guess_paywall(candidate.elements, candidate.urls, page.brand)
     if guesses:
         best = guesses[0]
         rule = replace(rule, paywall_selector=best.selector, paywall_text=best.texts)
@@ -902,8 +909,13 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8192)
-def paywall_words(text: str) -> int:
-    """How many paywall words a class, attribute or text holds (0: none)."""
+def paywall_words(text: str, brand: frozenset[str] | None = None) -> int:
+    """How many paywall words a class, attribute or text holds (0: none).
+
+    A "word+" mark (SPIEGEL+, heise+, Z+) is the site's premium brand only when the word
+    is the site's name or its start (`brand`: words of the host, og:site_name and title);
+    "Forum+" on a site called derStandard is a link to more posts. Without a known brand
+    every "word+" counts."""
     lowered = text.lower()
     if any(noise in lowered for noise in _NOT_PAYWALL):
         return 0
@@ -916,10 +928,43 @@ def paywall_words(text: str) -> int:
             token in _PAYWALL_WORDS
             or token.startswith(_PAYWALL_PREFIXES)
             or token.endswith("plus")
-            or (token.endswith("+") and len(token) > 1)
+            or (token.endswith("+") and len(token) > 1 and _brand_word(token[:-1], brand))
         ):
             strength += 1
     return strength
+
+
+def _brand_word(word: str, brand: frozenset[str] | None) -> bool:
+    return brand is None or any(name.startswith(word) for name in brand)
+
+
+# Host labels that name no site.
+_NOT_BRAND = frozenset({"www", "m", "mobile", "amp", "co", "com", "org", "net", "news"})
+
+
+def site_brand(tree: LexborHTMLParser, base_url: str) -> frozenset[str] | None:
+    """Words that name the site: its host's labels (but the top-level domain), its
+    og:site_name and application-name, and the short parts of its title ("Nachrichten |
+    derStandard.at"). None when the page says nothing of itself (a local file)."""
+    names: set[str] = set()
+    host = (urlsplit(base_url).hostname or "").lower()
+    labels = host.split(".")[:-1]
+    if host and not host.replace(".", "").isdigit() and host not in ("localhost",):
+        names.update(label for label in labels if label not in _NOT_BRAND)
+    texts = []
+    for selector in ('meta[property="og:site_name"]', 'meta[name="application-name"]'):
+        node = tree.css_first(selector)
+        if node is not None:
+            texts.append(node.attributes.get("content") or "")
+    title = tree.css_first("title")
+    if title is not None:
+        texts += [p for p in re.split(r"\s+[|–—:-]\s+|\s*\|\s*", _text(title)) if p]
+    for text in texts:
+        words = _tokens(text.replace("+", " "))
+        if 0 < len(words) <= 3:
+            names.update(words)
+            names.add("".join(words))
+    return frozenset(n for n in names if len(n) >= 2) or None
 
 
 @dataclass(frozen=True)
@@ -935,12 +980,15 @@ class _Feature:
 _KIND_WEIGHT = {"attr": 1.0, "class": 1.0, "alt": 0.95, "text": 0.9, "ancestor": 0.8, "url": 0.7}
 
 
-def guess_paywall(blocks: Sequence[LexborNode], urls: Sequence[str]) -> list[PaywallGuess]:
-    """Paywall signals that split the items (blocks and their article URLs), best first."""
+def guess_paywall(
+    blocks: Sequence[LexborNode], urls: Sequence[str], brand: frozenset[str] | None = None
+) -> list[PaywallGuess]:
+    """Paywall signals that split the items (blocks and their article URLs), best first.
+    `brand`: the words that name the site (see `site_brand`)."""
     total = len(set(urls))
     holders: dict[_Feature, set[str]] = defaultdict(set)
     for block, url in zip(blocks, urls, strict=True):
-        for feature in _features(block, url):
+        for feature in _features(block, url, brand):
             holders[feature].add(url)
     _add_unions(holders)
     scored: list[tuple[float, _Feature, set[str]]] = []
@@ -1028,19 +1076,19 @@ def _add_unions(holders: dict[_Feature, set[str]]) -> None:
         holders[_Feature(kind, selector, None, f"`{selector}`", words)] = union
 
 
-def _features(block: LexborNode, url: str) -> set[_Feature]:
+def _features(block: LexborNode, url: str, brand: frozenset[str] | None) -> set[_Feature]:
     """Every paywall-worded mark of one item block."""
     found: set[_Feature] = set()
     for node in (block, *block.css("*")):
-        found.update(_node_features(node))
+        found.update(_node_features(node, brand))
         for text in _marker_texts(node):
-            words = paywall_words(text)
+            words = paywall_words(text, brand)
             if words:
                 found.add(_Feature("text", None, text, f'text "{text}"', words))
     for level, ancestor in enumerate(_ancestors(block)):
         if level >= ANCESTOR_DEPTH:
             break
-        for feature in _node_features(ancestor):
+        for feature in _node_features(ancestor, brand):
             if feature.kind in ("class", "attr") and feature.selector:
                 selector = ", ".join(f"{part} *" for part in feature.selector.split(", "))
                 found.add(
@@ -1070,11 +1118,11 @@ def _marker_texts(node: LexborNode) -> list[str]:
     return [s for s in _SENTENCE_END.split(own) if 1 < len(s) <= MAX_MARKER_TEXT]
 
 
-def _node_features(node: LexborNode) -> Iterator[_Feature]:
+def _node_features(node: LexborNode, brand: frozenset[str] | None) -> Iterator[_Feature]:
     """Paywall-worded classes, attributes and image alt texts of one element."""
     tag = node.tag or ""
     for cls in _classes(node):
-        words = paywall_words(cls)
+        words = paywall_words(cls, brand)
         if words:
             yield _Feature("class", f".{cls}", None, f"`{tag}.{cls}`", words)
     for name, value in node.attributes.items():
@@ -1085,19 +1133,19 @@ def _node_features(node: LexborNode) -> Iterator[_Feature]:
         if _TRACKING_ATTR.match(name):
             continue
         if value and value.lstrip()[:1] in ("{", "["):
-            yield from _json_features(tag, name, value)
+            yield from _json_features(tag, name, value, brand)
             continue
         if name == "alt":
-            words = paywall_words(value or "") if _usable_value(value) else 0
+            words = paywall_words(value or "", brand) if _usable_value(value) else 0
             if words:
                 selector = f'{tag}[alt="{value}"]'
                 yield _Feature("alt", selector, None, f"`{selector}`", words)
             continue
-        name_words = paywall_words(name)
+        name_words = paywall_words(name, brand)
         if name_words:
             yield _Feature("attr", f"[{name}]", None, f"`{tag}[{name}]`", name_words)
         if _usable_value(value):
-            words = paywall_words(value or "") + name_words
+            words = paywall_words(value or "", brand) + name_words
             if words:
                 selector = f'[{name}="{value}"]'
                 yield _Feature("attr", selector, None, f"`{tag}{selector}`", words)
@@ -1106,12 +1154,16 @@ def _node_features(node: LexborNode) -> Iterator[_Feature]:
 _JSON_PAIR = re.compile(r'"([\w-]{2,40})"\s*:\s*(true|1|"[^"\\]{1,40}")')
 
 
-def _json_features(tag: str, name: str, value: str) -> Iterator[_Feature]:
+def _json_features(
+    tag: str, name: str, value: str, brand: frozenset[str] | None
+) -> Iterator[_Feature]:
     """Paywall-worded key/value pairs of JSON in an attribute (`{"isPremium": true}`),
     matched as the attribute's text (`[data-meta*='"isPremium":true']`)."""
     for match in _JSON_PAIR.finditer(value):
         key, raw = match.group(1), match.group(2)
-        words = paywall_words(key) + (paywall_words(raw) if raw.startswith('"') else 0)
+        words = paywall_words(key, brand) + (
+            paywall_words(raw, brand) if raw.startswith('"') else 0
+        )
         if not words or raw.lower() in ('"false"', '"0"', '""', '"free"'):
             continue
         if "'" in match.group(0):
