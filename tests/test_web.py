@@ -215,3 +215,25 @@ def test_with_a_token_requests_without_it_get_401(tmp_path):
             assert "New story" in right.text
     finally:
         site.close()
+
+
+def test_the_command_line_loads_the_web_stack_only_to_serve():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from monitor.cli import cli\n"
+        "for args in (['--help'], ['serve', '--help'], ['items', '--help']):\n"
+        "    try:\n"
+        "        cli.main(args=args, prog_name='monitor')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(json.loads(out.splitlines()[-1]))
+    assert [m for m in ("starlette", "uvicorn", "jinja2", "monitor.web.app") if m in loaded] == []
