@@ -360,7 +360,7 @@ def sources_fix(obj: Context, name: str, yes: bool) -> None:
     from monitor.app import fetch_settings
     from monitor.config.file import lenient_settings, write_source_rule
     from monitor.models import ConfigError, FetchError, MonitorError
-    from monitor.pipeline.heal import change_text, find_fix, rule_text
+    from monitor.pipeline.heal import change_text, fetch_fix, rule_text
 
     path = obj.resolved_config_path()
     try:
@@ -376,8 +376,7 @@ def sources_fix(obj: Context, name: str, yes: bool) -> None:
     if source.kind != "html":
         fail(f"{name!r} is a feed: it has no rule to fix", EXIT_CONFIG)
     try:
-        found = asyncio.run(_fetch_page(source, fetch_settings(settings)))
-        fix = find_fix(source, *found)
+        fix = asyncio.run(fetch_fix(source, fetch_settings(settings)))
     except FetchError as exc:
         fail(f"{source.url}: {exc}", EXIT_SOURCE_FAILED)
     except MonitorError as exc:
@@ -412,18 +411,6 @@ def sources_fix(obj: Context, name: str, yes: bool) -> None:
         f"Fixed source {name!r} in {path}. A running `monitor run` picks it up within"
         " seconds; the next poll re-reads the listing without alerting."
     )
-
-
-async def _fetch_page(source: Any, settings: Any) -> tuple[bytes, str, str | None]:
-    """The source's page as a poll fetches it (its headers and cookies)."""
-    from monitor.models import FetchError
-    from monitor.pipeline.fetch import Fetcher
-
-    async with Fetcher(settings) as fetcher:
-        result = await fetcher.fetch(source.url, headers=source.headers, cookies=source.cookies)
-    if not result.body:
-        raise FetchError(f"HTTP {result.status} with an empty body", result.status)
-    return result.body, result.url, result.header("content-type")
 
 
 @cli.command()

@@ -17,9 +17,13 @@ import dataclasses
 import logging
 from concurrent.futures import Executor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from monitor.extract.discover import Fix, propose_fix
-from monitor.models import Event, MonitorError, Rule, Source
+from monitor.models import Event, FetchError, MonitorError, Rule, Source
+
+if TYPE_CHECKING:
+    from monitor.pipeline.fetch import FetchSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,19 @@ async def propose(
     except Exception:  # the poll's own outcome stands whatever discovery raises
         log.debug("%s: discovery failed", source.name, exc_info=True)
         return None
+
+
+async def fetch_fix(source: Source, settings: FetchSettings) -> Fix | None:
+    """Fetch the source's page as a poll does (its headers and cookies) and propose a fix
+    for it (`monitor sources fix`). Raises FetchError."""
+    from monitor.pipeline.fetch import Fetcher
+
+    async with Fetcher(settings) as fetcher:
+        result = await fetcher.fetch(source.url, headers=source.headers, cookies=source.cookies)
+    if not result.body:
+        raise FetchError(f"HTTP {result.status} with an empty body", result.status)
+    content_type = result.header("content-type")
+    return await asyncio.to_thread(find_fix, source, result.body, result.url, content_type)
 
 
 def rule_text(rule: Rule) -> str:
