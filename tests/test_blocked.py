@@ -94,3 +94,12 @@ def test_an_article_with_a_comment_captcha_and_cloudflare_beacon_is_no_bot_check
 )
 def test_bot_checks_and_consent_walls_are_recognised(markup: str, expected: Blocked):
     assert blocking_page(f"<html><body>{markup}</body></html>".encode()) == expected
+
+
+def test_an_article_about_captchas_is_no_bot_check():
+    article = (
+        "<html><head><title>Captcha: why the boxes got harder</title></head><body><article>"
+        + "<p>Researchers show how image puzzles are solved by machines.</p>" * 80
+        + "</article></body></html>"
+    )
+    assert blocking_page(article.encode()) is None

@@ -140,7 +140,7 @@ def blocking_page(body: bytes, content_type: str | None = None) -> Blocked | Non
         if pattern.search(page.markup):
             return Blocked("bot check", vendor)
     title = _BOT_TITLES.match(page.title)
-    if title and (page.thin or "captcha" in title.group(0).lower()):
+    if title and page.thin:
         return Blocked("bot check", f'title "{page.title}"')
     if not page.thin:
         return None
