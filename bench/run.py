@@ -249,6 +249,9 @@ def run_scenarios(
         write_site(args, n, 1)
         one("changed", cfg, {"ok": k, "not-modified": n - k} if k else {"not-modified": n}, db)
         one("unchanged 304", cfg, {"not-modified": n}, db)
+        # The plain server is another URL for each source: its first poll re-reads the
+        # pages with the new URL (a silent re-baseline); the measured poll is the next one.
+        monitor_check(plain, env, args, server)
         one("unchanged 200 same bytes", plain, {"unchanged": n}, db)
         if r == 0 and not args.no_micro:
             micro_latency(args, n, cfg)
