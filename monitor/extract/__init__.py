@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from monitor.models import ExtractError, Item, Source
 
+# Bump when the program starts to read the same bytes differently (sections, keys, links,
+# paywall flags): each source's next poll then re-reads its page and re-baselines silently,
+# as after a rule edit, instead of alerting what only the upgrade changed.
+READING_VERSION = 2
+
 # Content types no listing page or feed is served as.
 _NOT_TEXT = (
     "image/",

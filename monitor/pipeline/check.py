@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.extract import extract_items
+from monitor.extract import READING_VERSION, extract_items
 from monitor.extract.blocked import Blocked, blocking_page
 from monitor.models import (
     Event,
@@ -79,15 +79,17 @@ def no_routes(events: Sequence[Event]) -> list[OutboxRow]:
 
 
 def rule_fingerprint(source: Source) -> str:
-    """A digest of what decides how the source's page is read: URL, kind, profile, rule and
-    feed paywall categories. Settings left at their defaults are left out, so that a new
-    option added to the program does not count as a change of every source's rule."""
+    """A digest of what decides how the source's page is read: the program's reading
+    version, URL, kind, profile, rule and feed paywall categories. Settings left at their
+    defaults are left out, so that a new option added to the program does not count as a
+    change of every source's rule."""
     rule = {
         name: value
         for name, value in dataclasses.asdict(source.rule).items()
         if value != _RULE_DEFAULTS[name]
     }
     spec = {
+        "reading": READING_VERSION,
         "url": source.url,
         "kind": source.kind,
         "profile": source.profile,

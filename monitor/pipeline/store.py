@@ -192,6 +192,11 @@ def _v6_source_rule(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN rule_fingerprint TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN suspect_polls INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE items ADD COLUMN listing INTEGER NOT NULL DEFAULT 0")
+    # Items recorded by an earlier version were read differently (feed sections, keys):
+    # a fingerprint that matches no rule makes each source's next poll a silent re-read.
+    db.execute(
+        "UPDATE sources SET rule_fingerprint = 'earlier version' WHERE last_success IS NOT NULL"
+    )
 
 
 def _v7_search(db: Database) -> None:
