@@ -18,7 +18,8 @@ poll, written from README's "What counts as what":
   last poll is still listed is `removed`; one that scrolled off the bottom is nothing; a
   "most read" box after the main list changes neither;
 - a rule edit in the config re-reads the page silently: what differs only because the rule
-  reads it differently is no alert.
+  reads it differently is no alert, while what the site did meanwhile (an article
+  published, a headline edited) is told as at any poll.
 
 Expected alerts are rendered as the `text` channel format shows them (README "Channels"),
 so the test compares what the channel received block by block.
@@ -276,14 +277,16 @@ class Reader:
             alerts.append(health_block(HEALTH_RECOVERED))
         self.health, self.failures = None, 0
         listed = list(seen.main) + [r for r in seen.box if r.url not in {m.url for m in seen.main}]
-        silent = not self.baseline or seen.rule_changed
-        if not silent:
+        if self.baseline:
+            # After a rule edit the paywall flag is read anew, silently; the rule edits
+            # here change nothing else, so whatever else differs is the site's news.
+            paywall = not seen.rule_changed
             for reading in listed:
                 before = self.known.get(reading.url)
                 if before is None:
                     alerts.append(item_block("new", reading))
                 else:
-                    changes = change_text(before, reading)
+                    changes = change_text(before, reading, paywall=paywall)
                     if changes:
                         alerts.append(item_block("changed", reading, changes))
             alerts += self._removals(seen)
@@ -311,11 +314,11 @@ class Reader:
         return alerts
 
 
-def change_text(before: Reading, after: Reading) -> str:
+def change_text(before: Reading, after: Reading, *, paywall: bool = True) -> str:
     parts = []
     if before.title != after.title:
         parts.append(f"headline changed from «{before.title}» to «{after.title}»")
-    if before.paywalled != after.paywalled:
+    if paywall and before.paywalled != after.paywalled:
         parts.append("now paywalled" if after.paywalled else "now free")
     if before.section != after.section:
         parts.append(f"moved from section {before.section} to {after.section}")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -53,13 +54,19 @@ from tests.site_model import (
 MAX_MAIN = 7
 MAX_BOX = 2
 MIN_PROFILE_MAIN = 3
-EXAMPLES = int(os.environ.get("SITE_LIFE_EXAMPLES") or 25)
+EXAMPLES = int(os.environ.get("SITE_LIFE_EXAMPLES") or 20)
 STEPS = int(os.environ.get("SITE_LIFE_STEPS") or 20)
 
 # Behaviour the pipeline does not have yet; each name switches off the steps that need it,
-# so the rest of the model is still checked. Empty when everything is in.
+# so the rest of the model is still checked (SITE_LIFE_PENDING="" checks everything).
+# - `rule_edit_with_news`: a rule edit between two polls while the site published or
+#   edited an article; the re-read after a rule edit tells nothing, so that news is lost.
+# - `box_after_turnover`: the main list turned over completely between two polls while the
+#   most-read box after it shows an article the main list showed at the last poll; the box
+#   is then taken for the main list, and what scrolled off is told as removed.
+NOT_YET = "rule_edit_with_news,box_after_turnover"
 PENDING: frozenset[str] = frozenset(
-    name for name in os.environ.get("SITE_LIFE_PENDING", "").split(",") if name
+    name for name in os.environ.get("SITE_LIFE_PENDING", NOT_YET).split(",") if name
 )
 
 
@@ -145,6 +152,7 @@ pick = st.integers(min_value=0, max_value=99)
 class SiteLife(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
+        self.pending = PENDING
         self.harness = Harness()
         self.site = Site(base=self.harness.server.base)
         self.reader = Reader()
@@ -179,7 +187,7 @@ class SiteLife(RuleBasedStateMachine):
         box: list[int],
         serving: str,
     ) -> None:
-        if serving in PENDING:
+        if serving in self.pending:
             serving = "page"
         self.choice = RuleChoice(profile=profile, text=text, selector=selector)
         while len(teasers) < self._min_main():
@@ -187,7 +195,7 @@ class SiteLife(RuleBasedStateMachine):
         self.harness.write_config(self.choice)
         for section, paid, style in reversed(teasers):
             self.site.publish(section, paid, style)
-        if "box" not in PENDING:
+        if "box" not in self.pending:
             self._fill_box(box)
         self.site.serving = serving
         self._poll()
@@ -213,7 +221,7 @@ class SiteLife(RuleBasedStateMachine):
         article.variant = variant if variant != article.variant else (variant + 1) % 3
         self._changed_site()
 
-    @precondition(lambda self: "flip" not in PENDING)
+    @precondition(lambda self: "flip" not in self.pending)
     @rule(which=pick)
     def flip_paywall(self, which: int) -> None:
         article = self._article(which)
@@ -239,7 +247,9 @@ class SiteLife(RuleBasedStateMachine):
         self._changed_site()
 
     @precondition(
-        lambda self: len(self.site.main) > max(2, self._min_main()) and "take_down" not in PENDING
+        lambda self: (
+            len(self.site.main) > max(2, self._min_main()) and "take_down" not in self.pending
+        )
     )
     @rule(which=pick)
     def take_down(self, which: int) -> None:
@@ -250,7 +260,17 @@ class SiteLife(RuleBasedStateMachine):
         self.site.taken_down.add(n)
         self._changed_site()
 
-    @precondition(lambda self: "box" not in PENDING)
+    @precondition(lambda self: bool(self.site.taken_down) and len(self.site.main) < MAX_MAIN)
+    @rule(which=pick)
+    def restore(self, which: int) -> None:
+        """A story taken down comes back where it was (README: not new again)."""
+        n = sorted(self.site.taken_down)[which % len(self.site.taken_down)]
+        self.site.taken_down.remove(n)
+        older = [m for m in self.site.main if m < n]
+        self.site.main.insert(self.site.main.index(older[0]) if older else len(self.site.main), n)
+        self._changed_site()
+
+    @precondition(lambda self: "box" not in self.pending)
     @rule(picks=st.lists(pick, max_size=MAX_BOX))
     def most_read_box(self, picks: list[int]) -> None:
         self._fill_box(picks)
@@ -258,23 +278,41 @@ class SiteLife(RuleBasedStateMachine):
 
     @rule(serving=st.sampled_from(["page", "empty", "bot"]))
     def serve(self, serving: str) -> None:
-        if serving in PENDING:
+        if serving in self.pending:
             serving = "page"
-        if "empty_after_block" in PENDING and serving == "empty" and self.reader.health:
+        if "empty_after_block" in self.pending and serving == "empty" and self.reader.health:
             serving = "page"
         self.site.serving = serving
         self._poll()
 
     @precondition(
         lambda self: (
-            "rule" not in PENDING
+            "rule" not in self.pending
             and self.site.serving == "page"
             and not self.unseen
             and self.reader.health is None
         )
     )
-    @rule(edit=st.sampled_from(["text", "selector", "path"]))
-    def edit_rule(self, edit: str) -> None:
+    @rule(
+        edit=st.sampled_from(["text", "selector", "path"]),
+        news=st.sampled_from(["none", "none", "publish", "headline", "section", "scroll"]),
+        which=pick,
+    )
+    def edit_rule(self, edit: str, news: str = "none", which: int = 0) -> None:
+        """The rule is edited; with `news`, the site also changed since the last poll."""
+        if "rule_edit_with_news" in self.pending:
+            news = "none"
+        if news == "publish":
+            self.site.publish("World", which % 2 == 0, STYLES[which % len(STYLES)])
+            del self.site.main[MAX_MAIN:]
+        elif news == "headline":
+            article = self._article(which)
+            article.variant = (article.variant + 1) % 3
+        elif news == "section":
+            article = self._article(which)
+            article.section = SECTIONS[(SECTIONS.index(article.section) + 1) % len(SECTIONS)]
+        elif news == "scroll" and len(self.site.main) > self._min_main():
+            self.site.main.pop()
         choice = self.choice
         if edit == "text" and not choice.profile:
             choice = replace(choice, text=not choice.text)
@@ -303,7 +341,7 @@ class SiteLife(RuleBasedStateMachine):
         """The box shows articles of the main list or ones the reader already knows."""
         known = {url for url in self.reader.known}
         candidates = list(self.site.main)
-        if "box_off_list" not in PENDING:
+        if "box_off_list" not in self.pending:
             candidates += [
                 n
                 for n in self.site.articles
@@ -323,6 +361,14 @@ class SiteLife(RuleBasedStateMachine):
             self.unseen = True
         self._poll()
 
+    def _spare_turnover(self) -> None:
+        """Leaves out of the box the articles of the last main list read when none of
+        them is left in the main list (see NOT_YET)."""
+        last = set(self.reader.last_main)
+        url = {n: self.site.base + self.site.articles[n].path for n in self.site.articles}
+        if not any(url[n] in last for n in self.site.main):
+            self.site.box = [n for n in self.site.box if url[n] not in last]
+
     def _count(self, expected: list[str]) -> None:
         COUNTERS.alerts += len(expected)
         for block in expected:
@@ -340,6 +386,8 @@ class SiteLife(RuleBasedStateMachine):
         return Observed(kind="page", main=main, box=box, rule_changed=self.rule_changed)
 
     def _poll(self) -> None:
+        if "box_after_turnover" in self.pending and self.site.serving == "page":
+            self._spare_turnover()
         self.harness.serve(self.site.html())
         seen = self._observe()
         expected = self.reader.poll(seen)
@@ -377,10 +425,13 @@ Step = Callable[[SiteLife], object]
 THREE = [("Politics", False, "marker"), ("Society", True, "both"), ("World", False, "lock")]
 
 
-def live(first: dict[str, object], *steps: Step) -> list[list[str]]:
+def live(
+    first: dict[str, object], *steps: Step, pending: frozenset[str] = frozenset()
+) -> list[list[str]]:
     """A life of the machine above with chosen steps: each poll's alerts are compared with
     the model's as in the random lives. Returns what each poll told, in short."""
     machine = SiteLife()
+    machine.pending = pending
     try:
         options: dict[str, object] = {
             "profile": False,
@@ -502,3 +553,23 @@ def test_an_article_taken_down_from_the_middle_is_removed_and_a_section_move_cha
         ["removed #3: removed"],
         ["changed #2: moved from section Society to Economy"],
     ]
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: rule_edit_with_news (see NOT_YET)")
+def test_news_from_the_site_at_the_poll_after_a_rule_edit_is_told() -> None:
+    told = live({}, lambda m: m.edit_rule("path", "section", 1))
+    assert told == [[], ["changed #2: moved from section Society to Economy"]]
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: box_after_turnover (see NOT_YET)")
+def test_a_listing_turned_over_with_its_last_article_in_the_most_read_box_is_no_removal() -> None:
+    same = [("Politics", False, "marker")] * 3
+    told = live(
+        {"teasers": same},
+        lambda m: m.serve("bot"),
+        lambda m: m.publish_on_top(same),
+        lambda m: m.scroll_off(3),
+        lambda m: m.most_read_box([3]),
+        lambda m: m.serve("page"),
+    )
+    assert told[-1] == ["health: recovered", "new #6", "new #5", "new #4"]
