@@ -236,3 +236,123 @@ def test_plain_discover_output_says_when_no_stable_hook_exists(tmp_path) -> None
     assert first == "#1: 140 items, 0 paywalled"
     assert second.startswith("    note:    no stable hook: `")
     assert second.endswith("` is a generated name that may change on the site's next deploy")
+
+
+# -- no over-counting ----------------------------------------------------------------------------
+
+
+def story(i: int, extra: str = "") -> str:
+    return (
+        f'<article class="teaser"><img src="/i/{i}.jpg" alt="">'
+        f'<h2><a href="/news/{5000 + i}-a-long-story-slug">{teaser_title(i)}</a></h2>'
+        f"<p>Summary {i}</p>{extra}</article>"
+    )
+
+
+def related(i: int) -> str:
+    return "".join(
+        f'<li><a href="/news/{8000 + 10 * i + k}-an-older-story-on-the-topic">'
+        f"Older story {i}-{k} on the same topic</a></li>"
+        for k in range(3)
+    )
+
+
+def test_a_teaser_with_more_on_this_topic_links_counts_once() -> None:
+    # Every other teaser lists three related stories, as a named list or under a label.
+    named = "".join(
+        story(i, f'<ul class="related-links">{related(i)}</ul>' if i % 2 == 0 else "")
+        for i in range(20)
+    )
+    labelled = "".join(
+        story(i, f"<div><span>Mehr zum Thema</span><ul>{related(i)}</ul></div>" if i % 2 else "")
+        for i in range(20)
+    )
+    for body in (page(f"<main>{named}</main>"), page(f"<main>{labelled}</main>")):
+        proposal = best(body)
+        assert (proposal.rule.item, proposal.items) == ("article.teaser", 20)
+        items = extract_html(body, BASE, proposal.rule)
+        assert [i.title for i in items] == [teaser_title(i) for i in range(20)]
+
+
+def test_a_box_of_headlines_beside_a_lead_teaser_is_not_related_links() -> None:
+    # A section box: a lead teaser and a plain list of more stories, four boxes on the page.
+    # The list is not named or labelled as related stories: its stories are items.
+    boxes = "".join(
+        f'<section class="box">{story(b * 10)}<ul class="list">'
+        + "".join(
+            f'<li><a href="/news/{6000 + b * 10 + k}-another-story-slug-here">'
+            f"{teaser_title(b * 10 + k)}</a></li>"
+            for k in range(1, 6)
+        )
+        + "</ul></section>"
+        for b in range(4)
+    )
+    body = page(f"<main>{boxes}</main>")
+    assert best(body).items >= 20
+
+
+def test_a_shop_promo_block_is_not_an_item() -> None:
+    def promo(name: str, mark: str) -> str:
+        return (
+            f'<article class="teaser{mark}"><img src="/shop/{name}.jpg" alt="">'
+            f'<h2><a href="https://shop.news.example/products/the-newsroom-{name}">'
+            f"The newsroom {name} for every reader, now 20 percent off</a></h2>"
+            f"<p>Only this week</p></article>"
+        )
+
+    stories = [story(i) for i in range(20)]
+    on_block = page(
+        "<main>"
+        + "".join(stories[:10])
+        + promo("mug", " teaser--shop")
+        + "".join(stories[10:])
+        + promo("cup", " teaser--shop")
+        + "</main>"
+    )
+    proposal = best(on_block)
+    assert (proposal.rule.item, proposal.items) == ("article.teaser:not(.teaser--shop)", 20)
+    # The mark inside the block: a label saying "Anzeige".
+    labelled = page(
+        "<main>"
+        + "".join(stories[:10])
+        + promo("mug", "").replace("<p>", '<span class="label-anzeige">Anzeige</span><p>')
+        + "".join(stories[10:])
+        + "</main>"
+    )
+    proposal = best(labelled)
+    assert (proposal.rule.item, proposal.items) == (
+        "article.teaser:not(:has(.label-anzeige))",
+        20,
+    )
+    assert "newsroom" not in " ".join(i.title for i in extract_html(labelled, BASE, proposal.rule))
+
+
+def test_teasers_whose_headline_is_no_heading_link_are_another_box() -> None:
+    # 30 teasers show their headline as a link in a heading; 8 blocks of the same markup
+    # (audio episodes, image cards) wrap everything in one link: another kind of box.
+    cards = "".join(
+        f'<article class="teaser"><a href="/audio/{7000 + i}-episode-of-the-daily-show">'
+        f'<img src="/a/{i}.jpg" alt=""><span>Episode {i} of the daily podcast show</span></a>'
+        f"<button>Play</button></article>"
+        for i in range(8)
+    )
+    body = page(f"<main>{''.join(story(i) for i in range(30))}</main><aside>{cards}</aside>")
+    proposal = best(body)
+    assert (proposal.rule.item, proposal.items) == ("article.teaser:has(h2 a)", 30)
+
+
+def test_a_selector_that_loses_teasers_is_not_preferred_for_being_a_hair_shallower() -> None:
+    # Most teasers are `article.stage`; three news-ticker teasers are `article.ticker`. Both
+    # kinds carry data-pos. `article.stage` is not an outer block: the wider one wins.
+    stage = "".join(
+        f'<article class="stage" data-pos="{i}"><a href="/news/{4000 + i}-story-slug-x">'
+        f'<img src="/s/{i}.jpg" alt=""><span>{teaser_title(i)}</span></a></article>'
+        for i in range(120)
+    )
+    ticker = "".join(
+        f'<article class="ticker" data-pos="t{i}"><a href="/news/{4100 + i}-ticker-slug-x">'
+        f"<span>{teaser_title(200 + i)}</span><span>Live ticker</span></a></article>"
+        for i in range(3)
+    )
+    proposal = best(page(f'<main>{stage}<div class="ticker-box">{ticker}</div></main>'))
+    assert proposal.items == 123

@@ -15,7 +15,11 @@ How it works:
    that carry the site's own article ids score higher; among selectors finding the same
    articles the outer block wins (it holds the section, date and paywall marks too).
    A page with two kinds of teaser (big ones and a list) gets the union when it adds
-   enough.
+   enough. Not items: links in a teaser's list of related stories (a list named or
+   labelled so: `ul.related`, "Mehr zum Thema"), which leave the teaser one article;
+   blocks a shop or sponsored mark sets apart (`sel:not(.teaser--shop)`); and where most
+   teasers show their headline as a heading's link, the blocks of the same markup that do
+   not (cards, audio players: `sel:has(h2 a)`).
 3. Fields: title, section and date selectors are tried on the blocks and kept when they
    work on most of them; a link selector only when the extractor's default link misses.
 4. Paywall: among the blocks, what a subset carries and the rest lack — a class or an
@@ -60,10 +64,19 @@ ID_BONUS = 1.5
 URL_BONUS = 1.15
 # An outer block holding this share of the best selector's articles, scoring at least
 # this share of it, is the listing's teaser (the rest sit in other boxes).
-OUTER_SHARE = 0.75
+OUTER_SHARE = 0.6
 OUTER_SCORE = 0.5
 # A second item selector is added when the union scores this much better.
 UNION_GAIN = 1.35
+# When at least this share of the listing's blocks show their headline as a heading's
+# link and at least HEADLINE_OTHERS do not, only the blocks with one are items.
+HEADLINE_SHARE = 0.7
+HEADLINE_OTHERS = 0.05
+# A promotion mark (shop, sponsored) leaves out the blocks it marks when it marks at most
+# this share of them (a mark on most blocks is the page's own word for its teasers).
+PROMO_SHARE = 0.25
+# How far up from a link its "related stories" box, and from that box its teaser, may be.
+RELATED_DEPTH = 4
 # Below this many items a repeated block is not a listing.
 MIN_ITEMS = 3
 # A selector on generated class names (no stable hook) scores this share.
@@ -129,6 +142,24 @@ _TRACKING_ATTR = re.compile(
     r"^data-(?:link-name|track|tracking|analytics|gtm|ga|event|click|component-name|sara-click)",
     re.I,
 )
+# Lists of related stories inside a teaser ("more on this topic"): class or id words, and
+# the phrases of their labels.
+_RELATED_PREFIXES = ("related", "package", "seealso", "zumthema", "mehrzumthema")
+_RELATED_PHRASES = (
+    "more on this", "more on the topic", "related", "see also", "read more on",
+    "mehr zum thema", "zum thema", "lesen sie auch", "auch interessant", "weitere artikel",
+    "lire aussi", "voir aussi", "sur le même sujet", "à lire également", "czytaj też",
+    "czytaj także", "zobacz też", "leggi anche", "ver también", "читайте также", "по теме",
+)  # fmt: skip
+# Words of shop offers, deals and paid placements, in class names and labels.
+_PROMO_WORDS = frozenset(
+    {
+        "shop", "deal", "deals", "promo", "promotion", "sponsored", "sponsor", "advertorial",
+        "anzeige", "werbung", "commerce", "affiliate", "ad", "ads", "advert", "advertisement",
+        "reklama", "sponsorowane", "publicite", "publicité", "gutschein", "voucher", "coupon",
+    }
+)  # fmt: skip
+_HEADING_LINKS = ", ".join(f"{h} a[href]" for h in ("h1", "h2", "h3", "h4", "h5", "h6"))
 _PAYWALL_PHRASES = (
     "only to", "only for", "for subscribers", "nur für", "réservé aux", "available only",
     "доступен только", "даступны толькі",
@@ -435,7 +466,7 @@ def _read_page(tree: LexborHTMLParser, base_url: str, *, min_items: int = MIN_IT
     for link in tree.css("a[href]"):
         url = _article_url(link.attributes.get("href") or "", page.base_url, here)
         text = _link_text(link) if url else ""
-        if url is None or not _is_headline(text):
+        if url is None or not _is_headline(text) or _side_link(link):
             continue
         page.weight[url] = 1.0 if looks_like_article(url) else 0.25
         if len(text) > len(page.titles.get(url, "")):
@@ -450,6 +481,56 @@ def _read_page(tree: LexborHTMLParser, base_url: str, *, min_items: int = MIN_IT
             node = node.parent
             level += 1
     return page
+
+
+def _related_box(node: LexborNode) -> bool:
+    """An element named or labelled as links to related stories ("more on this topic")."""
+    attrs = node.attributes
+    names = " ".join(str(attrs.get(k) or "") for k in ("class", "id", "aria-label", "title"))
+    tokens = set(_tokens(names))
+    if any(t.startswith(_RELATED_PREFIXES) for t in tokens) or _related_pair(tokens):
+        return True
+    label = next(node.iter(), None)  # the first child element: a box's label
+    text = _text(label).lower() if label is not None and label.tag != "a" else ""
+    return 0 < len(text) <= MAX_MARKER_TEXT and any(p in text for p in _RELATED_PHRASES)
+
+
+def _related_pair(tokens: set[str]) -> bool:
+    return bool(tokens & {"more", "mehr", "plus"}) and bool(tokens & {"topic", "thema", "sujet"})
+
+
+def _side_link(link: LexborNode) -> bool:
+    """A link in a teaser's list of related stories: inside an element named or labelled
+    like one (`ul.related`, "Mehr zum Thema"), in a block whose headline is another link
+    in a heading. Such links are the teaser's, not items of the listing."""
+    node: LexborNode | None = link
+    for _ in range(RELATED_DEPTH):
+        if node is None or node.tag in _SKIP_TAGS:
+            return False
+        if _related_box(node):
+            break
+        node = node.parent
+    else:
+        return False
+    box = node.mem_id
+    outer = node.parent
+    for _ in range(RELATED_DEPTH):
+        if outer is None or outer.tag in _SKIP_TAGS:
+            return False
+        for heading_link in outer.css(_HEADING_LINKS):
+            if not _inside(heading_link, box):
+                return True
+        outer = outer.parent
+    return False
+
+
+def _inside(node: LexborNode, ancestor: int) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id == ancestor:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _lead_url(page: _Page, key: int) -> str | None:
@@ -607,7 +688,7 @@ def _rank_items(page: _Page) -> list[_Candidate]:
     ]
     ranked = _prefer_stable(ranked)
     ranked.sort(key=lambda c: (-c.score, c.depth, -c.specificity, c.selector))
-    return _with_union(page, _prefer_outer(ranked))
+    return _without_promos(page, _headline_blocks(page, _with_union(page, _prefer_outer(ranked))))
 
 
 def stable_selector(selector: str) -> bool:
@@ -760,7 +841,7 @@ def _prefer_outer(ranked: list[_Candidate]) -> list[_Candidate]:
             and cand.depth < best.depth - 0.5
             and len(cand.urls) <= len(best_urls)
         )
-        if (same and cand.depth < best.depth) or wider:
+        if (same and cand.depth < best.depth - 0.5) or wider:
             best = cand
             best_urls = set(cand.urls)
     return [best, *(c for c in ranked if c is not best)]
@@ -784,6 +865,70 @@ def _with_union(page: _Page, ranked: list[_Candidate]) -> list[_Candidate]:
     if best is ranked[0]:
         return ranked
     return [best, *ranked]
+
+
+def _heading_link(block: LexborNode) -> str | None:
+    """The heading tag whose link is the block's headline (`<h2><a href>`), else None."""
+    for tag in _HEADINGS:
+        if block.css_first(f"{tag} a[href]") is not None:
+            return tag
+    return None
+
+
+def _headline_blocks(page: _Page, ranked: list[_Candidate]) -> list[_Candidate]:
+    """Where most of the best selector's teasers show their headline as a link in a
+    heading, the blocks that do not are another kind of box sharing the teaser's markup
+    (cards of related links, audio players, ads): the listing is the blocks with one,
+    `sel:has(h2 a)`."""
+    if not ranked:
+        return ranked
+    best = ranked[0]
+    tags = [_heading_link(block) for block in best.elements]
+    linked = sum(1 for tag in tags if tag)
+    share = linked / len(tags) if tags else 0.0
+    if not HEADLINE_SHARE <= share <= 1 - HEADLINE_OTHERS:
+        return ranked
+    heads = ", ".join(f"{tag} a" for tag in _HEADINGS if tag in tags)
+    selector = ", ".join(f"{part.strip()}:has({heads})" for part in best.selector.split(","))
+    restricted = _measure(page, selector)
+    if restricted is None or len(restricted.urls) < page.min_items:
+        return ranked
+    return [replace(restricted, stable=best.stable), *ranked]
+
+
+def _promo_marks(block: LexborNode) -> Iterator[str]:
+    """Selectors of the promotion marks of one block: a class or an attribute value on it
+    or inside it whose words say shop, sponsored, ad ("teaser--shop", "Anzeige")."""
+    inner = [n for n in block.css("[class], [data-type], [data-kind]") if n.mem_id != block.mem_id]
+    for level, node in enumerate((block, *inner)):
+        for cls in _classes(node):
+            if _PROMO_WORDS & set(_tokens(cls)) and not is_generated(cls):
+                yield f".{cls}" if level == 0 else f":has(.{cls})"
+        for name in ("data-type", "data-kind"):
+            value = node.attributes.get(name)
+            if _usable_value(value) and _PROMO_WORDS & set(_tokens(value or "")):
+                mark = f'[{name}="{value}"]'
+                yield mark if level == 0 else f":has({mark})"
+
+
+def _without_promos(page: _Page, ranked: list[_Candidate]) -> list[_Candidate]:
+    """Shop offers and sponsored stories that share the teasers' markup are not items: a
+    mark that says so on a few of the best selector's blocks is left out, `sel:not(.shop)`."""
+    if not ranked:
+        return ranked
+    best = ranked[0]
+    holders: Counter[str] = Counter()
+    for block in best.elements:
+        holders.update(set(_promo_marks(block)))
+    marks = sorted(m for m, n in holders.items() if n <= PROMO_SHARE * len(best.elements))
+    if not marks:
+        return ranked
+    exclude = "".join(f":not({mark})" for mark in marks)
+    parts = [part.strip() for part in best.selector.split(",")]
+    restricted = _measure(page, ", ".join(f"{part}{exclude}" for part in parts))
+    if restricted is None or len(restricted.urls) < page.min_items:
+        return ranked
+    return [replace(restricted, stable=best.stable), *ranked]
 
 
 # -- fields -----------------------------------------------------------------------------------
