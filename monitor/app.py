@@ -475,8 +475,11 @@ class Monitor:
             # polls, the sender or the watchdog (lexbor releases the GIL while it parses).
             self._parser = ThreadPoolExecutor(parse_threads, thread_name_prefix="parse")
 
-    async def poll_async(self, source: Source) -> CheckOutcome:
-        """One poll of one source with the fetcher of `start_polling`."""
+    async def poll_async(
+        self, source: Source, *, now: Callable[[], str] | None = None
+    ) -> CheckOutcome:
+        """One poll of one source with the fetcher of `start_polling`. `now`: the clock
+        that stamps what the poll records (ISO UTC text; default: the real one)."""
         from monitor.pipeline.check import check_source
 
         if self.fetcher is None:
@@ -493,6 +496,7 @@ class Monitor:
                 failure_threshold=self.settings.failure_threshold,
                 executor=self._parser,
                 config_path=self.settings.config_path,
+                **({"now": now} if now is not None else {}),
             )
         finally:
             self._users[id(fetcher)] -= 1

@@ -117,6 +117,13 @@ class Source:
     baseline: bool = True
     # Feed categories that mark an entry as paywalled (case-insensitive).
     paywall_categories: tuple[str, ...] = ()
+    # "fixed": every `interval` (or on `cron`); "adaptive": polls where new items are
+    # likely, within `budget` requests per day (None: as many as `interval` makes) and
+    # between `min_interval` and `max_interval` seconds (see monitor.daemon.adaptive).
+    schedule: Literal["fixed", "adaptive"] = "fixed"
+    budget: float | None = None
+    min_interval: float | None = None
+    max_interval: float | None = None
     # Read each item's article page (paywall, dates, whether it is still there) and
     # recheck paywalled ones for an unlock (see monitor.pipeline.articles).
     articles: bool = False
@@ -307,6 +314,8 @@ class Settings:
     keep_events: float | None = 90 * 86400.0
     # The longest Retry-After honoured, in seconds; a host asking more is polled after this.
     max_retry_after: float = 3600.0
+    # Requests per day to one host, shared by its adaptive sources; None: no cap.
+    host_budget: float | None = None
     # The web view; None when the config has no [web] table.
     web: WebSettings | None = None
     # Article pages (sources with `articles`): fetches per host and round, and how

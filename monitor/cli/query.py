@@ -106,7 +106,7 @@ def status(obj: Context, as_json: bool) -> None:
     from datetime import UTC, datetime
 
     from monitor.models import StoreError
-    from monitor.pipeline.status import relative_time
+    from monitor.pipeline.status import pacing_text, relative_time
 
     with obj.monitor() as monitor:
         try:
@@ -120,14 +120,15 @@ def status(obj: Context, as_json: bool) -> None:
     now = datetime.now(UTC)
     daemon = f"running (pid {pid})" if pid else "not running"
     click.echo(f"daemon: {daemon}; database {report.database}")
-    headers = ["source", "health", "schedule", "last poll", "last success", "errors", "items"]
+    headers = ["source", "health", "schedule", "interval", "requests today", "last poll"]
     print_table(
-        [*headers, "next run", "last error"],
+        [*headers, "last success", "errors", "items", "next run", "last error"],
         [
             [
                 s.name,
                 s.health,
                 s.schedule,
+                *pacing_text(s),
                 relative_time(s.last_poll, now),
                 relative_time(s.last_success, now),
                 s.consecutive_errors,

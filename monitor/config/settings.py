@@ -58,6 +58,7 @@ def parse_interval(value: float | int | str) -> float:
 
 
 Duration = Annotated[float | int | str, Field(description="seconds, or '45s', '10m', '1h'")]
+Schedule = Literal["fixed", "adaptive"]
 
 
 class _Model(BaseModel):
@@ -112,6 +113,14 @@ class SourceModel(_Model):
     )
     interval: Duration | None = Field(None, description="poll every N seconds or '10m'")
     cron: str | None = Field(None, description="crontab schedule, e.g. '*/5 * * * *'")
+    schedule: Schedule | None = Field(
+        None, description="'fixed' (every interval) or 'adaptive' (when new items are likely)"
+    )
+    budget: int | None = Field(
+        None, gt=0, description="adaptive: requests per day (default: as many as interval makes)"
+    )
+    min_interval: Duration | None = Field(None, description="adaptive: shortest interval")
+    max_interval: Duration | None = Field(None, description="adaptive: longest interval")
     jitter: Duration | None = Field(None, description="random delay added to each run")
     headers: dict[str, str] = Field(
         default_factory=dict, description="extra request headers; ${ENV} expanded"
@@ -147,7 +156,7 @@ class SourceModel(_Model):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
-    @field_validator("interval", "jitter")
+    @field_validator("interval", "jitter", "min_interval", "max_interval")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if value is not None:
@@ -265,6 +274,12 @@ class ConfigModel(_Model):
     database: str | None = Field(None, description="SQLite file (relative to this file)")
     user_agent: str | None = Field(None, description="User-Agent header of every request")
     interval: Duration = Field(DEFAULT_INTERVAL, description="default poll interval")
+    schedule: Schedule = Field(
+        "fixed", description="default schedule of sources without cron: 'fixed' or 'adaptive'"
+    )
+    host_budget: int | None = Field(
+        None, gt=0, description="requests per day to one host, shared by its adaptive sources"
+    )
     connect_timeout: Duration = Field(10, description="seconds to wait for a connection")
     read_timeout: Duration = Field(20, description="seconds to wait between two reads")
     total_timeout: Duration = Field(60, description="seconds one request may take in all")
@@ -401,7 +416,9 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
     sources: list[Source] = []
     seen: set[str] = set()
     for index, src in enumerate(model.sources):
-        source = _to_source(src, index, default_interval, environ, fail)
+        source = _to_source(
+            src, index, default_interval, environ, fail, default_schedule=model.schedule
+        )
         source = _with_articles(source, src, model.articles)
         if source.name in seen:
             raise fail(("sources", index, "name"), f"duplicate source name {source.name!r}")
@@ -442,6 +459,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         article_recheck=parse_interval(model.article_recheck),
         article_recheck_for=parse_interval(model.article_recheck_for),
         article_recheck_backoff=model.article_recheck_backoff,
+        host_budget=model.host_budget,
         web=_web(model.web, environ, fail) if model.web else None,
     )
 
@@ -460,7 +478,13 @@ def _web(web: WebModel, environ: dict[str, str], fail: Any) -> WebSettings:
 
 
 def _to_source(
-    src: SourceModel, index: int, default_interval: float, environ: dict[str, str], fail: Any
+    src: SourceModel,
+    index: int,
+    default_interval: float,
+    environ: dict[str, str],
+    fail: Any,
+    *,
+    default_schedule: Schedule = "fixed",
 ) -> Source:
     from monitor.config.profiles import load_profile
 
@@ -509,7 +533,26 @@ def _to_source(
         baseline=src.baseline,
         paywall_categories=tuple(src.paywall_categories),
         heal=src.heal,
+        **_schedule(src, loc, default_schedule, fail),
     )
+
+
+def _schedule(src: SourceModel, loc: tuple[str | int, ...], default: Schedule, fail: Any) -> Any:
+    """The schedule keys of a source: a crontab keeps its cron (the top-level default
+    does not apply to it); adaptive bounds must leave room between them."""
+    if src.cron and src.schedule == "adaptive":
+        raise fail((*loc, "schedule"), "a source with `cron` runs on its crontab: drop one")
+    schedule = "fixed" if src.cron else src.schedule or default
+    low = parse_interval(src.min_interval) if src.min_interval is not None else None
+    high = parse_interval(src.max_interval) if src.max_interval is not None else None
+    if low is not None and high is not None and low > high:
+        raise fail((*loc, "min_interval"), "min_interval is longer than max_interval")
+    return {
+        "schedule": schedule,
+        "budget": float(src.budget) if src.budget is not None else None,
+        "min_interval": low,
+        "max_interval": high,
+    }
 
 
 def _with_articles(source: Source, src: SourceModel, default: bool) -> Source:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.daemon import sdnotify
+from monitor.daemon.pacer import Pacer
 from monitor.daemon.schedule import (
     SourcePlan,
     first_run,
@@ -101,6 +102,8 @@ class Daemon:
 
         # What the polls did, for the web view's /metrics.
         self.poll_stats = PollStats()
+        # Requests per day, and adaptive sources' next polls (monitor.daemon.adaptive).
+        self.pacer = Pacer(monitor)
 
     @property
     def settings(self) -> Settings:
@@ -334,11 +337,15 @@ class Daemon:
                 await self.monitor.after_poll_async(source, outcome, self._wake.set)
             except Exception:
                 log.exception("%s: reading article pages failed", name)
-        await self._plan_next(source, started)
+        adaptive = await self.pacer.after_poll(source, outcome)
+        await self._plan_next(source, started, adaptive.at if adaptive else None)
 
-    async def _plan_next(self, source: Source, started: datetime) -> None:
+    async def _plan_next(
+        self, source: Source, started: datetime, adaptive_at: datetime | None = None
+    ) -> None:
         """Postpone the next run of a failing source (backoff) or of a host that asked to
-        wait (Retry-After), and record when it runs."""
+        wait (Retry-After), and record when it runs. `adaptive_at`: an adaptive source's
+        next poll, in place of its trigger's."""
         if self.scheduler is None or self.stopping:
             return
         job = self.scheduler.get_job(source.name)
@@ -355,15 +362,17 @@ class Daemon:
         if job is None:
             return
         scheduled = job.next_run_time
+        planned = adaptive_at if adaptive_at is not None and scheduled is not None else scheduled
         upcoming = next_run_after(
             started,
-            scheduled,
+            planned,
             state.consecutive_errors,
             period(source, started),
             self._host_free_at(source.url),
         )
-        if upcoming is not None and scheduled is not None and upcoming > scheduled:
+        if upcoming is not None and scheduled is not None and upcoming != scheduled:
             job.modify(next_run_time=upcoming)
+        if upcoming is not None and planned is not None and upcoming > planned:
             wait = _seconds((upcoming - datetime.now(upcoming.tzinfo)).total_seconds())
             if state.consecutive_errors > 1:
                 log.info(

@@ -1,4 +1,5 @@
-"""When each source runs: triggers, backoff after failures, first-run spread, reload plans.
+"""When each source runs: triggers, backoff after failures, first-run spread, reload plans,
+and the daily request budgets of adaptive sources (the policy is monitor.daemon.adaptive).
 
 Data in, data out; the daemon owns the scheduler and does the I/O.
 """
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from monitor.daemon.adaptive import DAY, Budget
 from monitor.models import Settings, Source
 
 if TYPE_CHECKING:
@@ -23,6 +25,12 @@ MAX_BACKOFF_FACTOR = 8.0
 MAX_SPREAD = 60.0
 # ...about this far apart.
 SPREAD_STEP = 0.1
+# An adaptive source's interval stays at or above this share of its mean interval (the
+# day's budget spent evenly), and never under MIN_FLOOR seconds...
+FLOOR_SHARE = 0.25
+MIN_FLOOR = 150.0
+# ...and at or below this many mean intervals, unless min_interval / max_interval say.
+CEILING_FACTOR = 3.0
 
 
 def backoff_delay(period: float, errors: int) -> float:
@@ -156,11 +164,7 @@ def plan_sources(old: Settings, new: Settings) -> SourcePlan:
         previous = before.get(name)
         if previous is None or previous == source:
             continue
-        if (previous.interval, previous.cron, previous.jitter) != (
-            source.interval,
-            source.cron,
-            source.jitter,
-        ):
+        if _timing(previous) != _timing(source):
             rescheduled.append(name)
         else:
             updated.append(name)
@@ -170,6 +174,68 @@ def plan_sources(old: Settings, new: Settings) -> SourcePlan:
         rescheduled=tuple(rescheduled),
         updated=tuple(updated),
     )
+
+
+def _timing(source: Source) -> tuple[object, ...]:
+    return (
+        source.interval,
+        source.cron,
+        source.jitter,
+        source.schedule,
+        source.budget,
+        source.min_interval,
+        source.max_interval,
+    )
+
+
+def is_adaptive(source: Source) -> bool:
+    """Adaptive scheduling applies to sources without a crontab."""
+    return source.schedule == "adaptive" and not source.cron
+
+
+def daily_budget(source: Source, now: datetime) -> float:
+    """Requests per day the source may make: an adaptive source's `budget`, else as many
+    as its interval (or crontab) makes."""
+    if is_adaptive(source) and source.budget is not None:
+        return source.budget
+    return DAY / period(source, now) if source.cron else DAY / source.interval
+
+
+def source_budgets(settings: Settings, now: datetime) -> dict[str, float]:
+    """Each source's daily budget, adaptive sources' scaled down so that no host gets
+    more than `host_budget` requests a day (fixed and cron sources count at their rate;
+    an adaptive source keeps at least one request a day)."""
+    budgets = {s.name: daily_budget(s, now) for s in settings.sources}
+    cap = settings.host_budget
+    if cap is None:
+        return budgets
+    hosts: dict[str, list[Source]] = {}
+    for source in settings.sources:
+        hosts.setdefault(_host(source.url), []).append(source)
+    for sources in hosts.values():
+        adaptive = [s for s in sources if is_adaptive(s)]
+        fixed = sum(budgets[s.name] for s in sources if not is_adaptive(s))
+        wanted = sum(budgets[s.name] for s in adaptive)
+        if not adaptive or fixed + wanted <= cap:
+            continue
+        share = max(cap - fixed, 0.0) / wanted
+        for s in adaptive:
+            budgets[s.name] = max(1.0, budgets[s.name] * share)
+    return budgets
+
+
+def adaptive_budget(source: Source, per_day: float) -> Budget:
+    """The policy's budget for an adaptive source that may make `per_day` requests."""
+    mean = DAY / per_day
+    floor = source.min_interval or min(mean, max(MIN_FLOOR, FLOOR_SHARE * mean))
+    ceiling = source.max_interval or CEILING_FACTOR * mean
+    return Budget(per_day=per_day, floor=floor, ceiling=ceiling, fixed=source.interval)
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _utc() -> tzinfo:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitor.models import Settings, Source, StoreError
-from monitor.pipeline.store import SourceState, Store
+from monitor.pipeline.store import PollBudget, SourceState, Store
 
 READ_TIMEOUT = 2.0
 
@@ -35,6 +35,13 @@ class SourceStatus:
     next_run: str | None
     # The host asked not to be polled before this time (Retry-After, capped); ISO, UTC.
     held_until: str | None = None
+    # Seconds to the next poll as last planned, and why: "fixed", "cron", or for an
+    # adaptive source "cold start", "busy hour", "steady", "quiet", "burst", "budget spent".
+    interval: float | None = None
+    interval_reason: str | None = None
+    # Requests the daemon made today (local date) and the day's budget (None: a crontab).
+    requests_today: int = 0
+    budget_today: float | None = None
     # While the listing looks broken: the health alert's text (what the rule finds, and
     # the rule discovery proposes with how to apply it).
     health_detail: str | None = None
@@ -81,6 +88,8 @@ class Status:
 
 def schedule_text(source: Source) -> str:
     text = f"cron {source.cron}" if source.cron else f"every {duration_text(source.interval)}"
+    if source.schedule == "adaptive" and not source.cron:
+        text = f"adaptive ({duration_text(source.interval)} at cold start)"
     return text + (f" (+{duration_text(source.jitter)} jitter)" if source.jitter else "")
 
 
@@ -139,9 +148,40 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def pacing(
+    source: Source, plan: PollBudget | None, today: str
+) -> tuple[float | None, str, int, float | None]:
+    """(interval, reason, requests today, budget today) of a source, from what the daemon
+    recorded (`plan`) and its config."""
+    spent = plan.spent if plan is not None and plan.day == today else 0
+    if source.cron:
+        return None, "cron", spent, None
+    if source.schedule != "adaptive":
+        return source.interval, "fixed", spent, 86400.0 / source.interval
+    budget = source.budget or 86400.0 / source.interval
+    if plan is None or plan.reason is None:
+        return source.interval, "cold start", spent, budget
+    return plan.interval, plan.reason, spent, plan.budget or budget
+
+
+def pacing_text(status: SourceStatus) -> tuple[str, str]:
+    """The interval and requests columns of `monitor status`: '4m busy hour', '37/144'."""
+    interval = "-" if status.interval is None else _short_duration(status.interval)
+    requests = str(status.requests_today)
+    if status.budget_today is not None:
+        requests += f"/{status.budget_today:.0f}"
+    return f"{interval} {status.interval_reason or ''}".strip(), requests
+
+
 def source_status(
-    source: Source, state: SourceState, items_known: int, held_until: str | None = None
+    source: Source,
+    state: SourceState,
+    items_known: int,
+    held_until: str | None = None,
+    plan: PollBudget | None = None,
+    today: str = "",
 ) -> SourceStatus:
+    interval, reason, spent, budget = pacing(source, plan, today)
     return SourceStatus(
         name=source.name,
         url=source.url,
@@ -155,6 +195,10 @@ def source_status(
         items_listed=state.item_count,
         next_run=state.next_run,
         held_until=held_until,
+        interval=interval,
+        interval_reason=reason,
+        requests_today=spent,
+        budget_today=budget,
     )
 
 
@@ -182,6 +226,7 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
     known: dict[str, int] = {}
     outbox: dict[str, int] = {}
     problems: list[ChannelProblem] = []
+    plans: dict[str, PollBudget] = {}
     details: dict[str, str] = {}
     if conn is not None:
         try:
@@ -192,6 +237,8 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
                 outbox = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
                 broken = [n for n, s in states.items() if s.health == "empty"]
                 details = _health_details(conn, broken)
+            if _has_table(conn, "poll_budget"):
+                plans = Store(conn, settings.database).poll_budgets()
             if _has_table(conn, "delivery_targets"):
                 problems = [
                     ChannelProblem(*row)
@@ -205,13 +252,18 @@ def read_status(settings: Settings, daemon_pid: int | None, now: datetime | None
             raise StoreError(f"{settings.database}: {exc}") from exc
         finally:
             conn.close()
-    holds = host_holds(settings.sources, states, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    holds = host_holds(settings.sources, states, now)
+    # The daemon counts requests per local day.
+    today = now.astimezone().date().isoformat()
     sources = tuple(
         source_status(
             s,
             states.get(s.name) or SourceState(name=s.name),
             known.get(s.name, 0),
             holds.get(host_of(s.url)),
+            plans.get(s.name),
+            today,
         )
         for s in settings.sources
     )

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
@@ -207,6 +208,16 @@ def _v7_search(db: Database) -> None:
     install(db.conn)
 
 
+def _v8_poll_budget(db: Database) -> None:
+    """Adaptive scheduling: each source's requests on its budget's day, when the last
+    one was made, and the interval the daemon chose next with its reason (for `monitor
+    status`)."""
+    db.execute(
+        "CREATE TABLE poll_budget (source TEXT PRIMARY KEY, day TEXT, spent INTEGER NOT NULL"
+        " DEFAULT 0, last_request TEXT, interval REAL, reason TEXT, budget REAL)"
+    )
+
+
 def _v9_articles(db: Database) -> None:
     """Article pages (sources with `articles`): each item's last reading of its article
     (see monitor.pipeline.articles), when it is due again, and a removal from the listing
@@ -228,6 +239,12 @@ def _v9_articles(db: Database) -> None:
     db.execute("CREATE INDEX idx_fetches_at ON fetches (at)")
 
 
+def _v10_source_rule_spec(db: Database) -> None:
+    """What a source's rule fingerprint is a digest of (check.rule_spec), so that the poll
+    after a rule edit can read the page with the rule the listing was read with too."""
+    db.execute("ALTER TABLE sources ADD COLUMN rule_spec TEXT")
+
+
 # Each entry upgrades the schema by one version; never edit a released entry, add one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_initial,
@@ -237,7 +254,9 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v5_source_hold,
     _v6_source_rule,
     _v7_search,
+    _v8_poll_budget,
     _v9_articles,
+    _v10_source_rule_spec,
 )
 
 
@@ -263,10 +282,26 @@ class SourceState:
     rule_fingerprint: str | None = None
     # Polls in a row whose listing looked broken (shrank or empty).
     suspect_polls: int = 0
+    # What the fingerprint is a digest of (check.rule_spec, JSON); None before version 10.
+    rule_spec: str | None = None
 
     @property
     def has_baseline(self) -> bool:
         return self.last_success is not None
+
+
+@dataclass(frozen=True)
+class PollBudget:
+    """A source's requests on `day` (its local date), and the daemon's last choice of
+    interval (seconds), why, and the day's budget (requests)."""
+
+    source: str
+    day: str | None = None
+    spent: int = 0
+    last_request: str | None = None
+    interval: float | None = None
+    reason: str | None = None
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -401,7 +436,7 @@ class Store:
             row = conn.execute(
                 "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
                 " consecutive_errors, etag, last_modified, body_hash, item_count, health,"
-                " next_run, held_until, rule_fingerprint, suspect_polls"
+                " next_run, held_until, rule_fingerprint, suspect_polls, rule_spec"
                 " FROM sources WHERE name = ?",
                 (name,),
             ).fetchone()
@@ -411,7 +446,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT name, first_poll, last_poll, last_success, last_status, last_error,"
             " consecutive_errors, etag, last_modified, body_hash, item_count, health, next_run,"
-            " held_until, rule_fingerprint, suspect_polls"
+            " held_until, rule_fingerprint, suspect_polls, rule_spec"
             " FROM sources ORDER BY name"
         ).fetchall()
         return [SourceState(*row) for row in rows]
@@ -454,6 +489,36 @@ class Store:
                 ).fetchone()[0]
             )
 
+    def claim_host_hold(
+        self, name: str, url: str, kind: str, now: str, held_until: str, health: str
+    ) -> bool:
+        """The source's host asked to wait past the cap: does this source tell it? Not when
+        another source on the host was already put in `health` since this source last
+        heard its host answer (the same outage, answered to sources polled at once or one
+        after another): this source's hold is then recorded (`monitor status` shows it, the
+        next run waits for it) and it is no failure of its own. Otherwise the source is put
+        in `health` here, in the same transaction, so that a source asked at the same time
+        sees it and stays quiet."""
+        host = _host_of(url)
+        with self.transaction() as conn:
+            self._ensure_source(name, url, kind)
+            since = conn.execute(
+                "SELECT coalesce(last_success, '') FROM sources WHERE name = ?", (name,)
+            ).fetchone()[0]
+            told = conn.execute(
+                "SELECT url FROM sources WHERE health = ? AND name != ? AND last_poll >= ?",
+                (health, name, since),
+            ).fetchall()
+            if any(_host_of(other) == host for (other,) in told):
+                conn.execute(
+                    "UPDATE sources SET held_until = ? WHERE name = ?", (held_until, name)
+                )
+                return False
+            conn.execute(
+                "UPDATE sources SET health = ?, last_poll = ? WHERE name = ?", (health, now, name)
+            )
+            return True
+
     def record_unchanged(
         self,
         name: str,
@@ -467,6 +532,7 @@ class Store:
         etag: str | None = None,
         last_modified: str | None = None,
         rule_fingerprint: str | None = None,
+        rule_spec: str | None = None,
     ) -> None:
         """A 304, or a body identical to the last one: only the poll times move, and the
         validators the server sent this time (a new ETag for the same bytes) are kept."""
@@ -477,8 +543,20 @@ class Store:
                 " last_error = NULL, consecutive_errors = 0, health = ?,"
                 " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
                 " rule_fingerprint = coalesce(rule_fingerprint, ?),"
+                " rule_spec = coalesce(?, rule_spec),"
                 " first_poll = coalesce(first_poll, ?) WHERE name = ?",
-                (now, now, status, health, etag, last_modified, rule_fingerprint, now, name),
+                (
+                    now,
+                    now,
+                    status,
+                    health,
+                    etag,
+                    last_modified,
+                    rule_fingerprint,
+                    rule_spec,
+                    now,
+                    name,
+                ),
             )
             self._insert_events(events, outbox, now)
 
@@ -533,6 +611,7 @@ class Store:
         rule_fingerprint: str | None = None,
         suspect_polls: int = 0,
         keep_positions: bool = False,
+        rule_spec: str | None = None,
     ) -> list[int]:
         """Record one successful poll in one transaction; returns the new event ids.
 
@@ -580,6 +659,7 @@ class Store:
                 " last_error = NULL, consecutive_errors = 0, etag = ?, last_modified = ?,"
                 " body_hash = ?, item_count = coalesce(?, item_count), health = ?,"
                 " rule_fingerprint = coalesce(?, rule_fingerprint), suspect_polls = ?,"
+                " rule_spec = coalesce(?, rule_spec),"
                 " first_poll = coalesce(first_poll, ?) WHERE name = ?",
                 (
                     now,
@@ -592,6 +672,7 @@ class Store:
                     health,
                     rule_fingerprint,
                     suspect_polls,
+                    rule_spec,
                     now,
                     name,
                 ),
@@ -767,6 +848,55 @@ class Store:
             ]
         )
 
+    # -- adaptive scheduling --------------------------------------------------------------
+
+    def sightings(self, source: str, since: str) -> tuple[str | None, list[tuple[str, str | None]]]:
+        """When the source's first listing was recorded (its items' earliest first-seen
+        time), and (first_seen, published) of its items first seen at or after `since`."""
+        with self.reading() as conn:
+            baseline = conn.execute(
+                "SELECT min(first_seen) FROM items WHERE source = ?", (source,)
+            ).fetchone()[0]
+            rows = conn.execute(
+                "SELECT first_seen, published FROM items WHERE source = ? AND first_seen >= ?",
+                (source, since),
+            ).fetchall()
+        return baseline, [(seen, published) for seen, published in rows]
+
+    def count_request(self, source: str, day: str, at: str) -> tuple[int, str | None]:
+        """One more request of the source on `day`; returns the day's count so far and
+        when the request before this one was made."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT day, spent, last_request FROM poll_budget WHERE source = ?", (source,)
+            ).fetchone()
+            spent = row[1] + 1 if row is not None and row[0] == day else 1
+            conn.execute(
+                "INSERT INTO poll_budget (source, day, spent, last_request) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET day = excluded.day,"
+                " spent = excluded.spent, last_request = excluded.last_request",
+                (source, day, spent, at),
+            )
+        return spent, row[2] if row is not None else None
+
+    def save_poll_plan(self, source: str, interval: float, reason: str, budget: float) -> None:
+        """The interval chosen for the source's next poll, why, and its day's budget."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO poll_budget (source, interval, reason, budget) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET interval = excluded.interval,"
+                " reason = excluded.reason, budget = excluded.budget",
+                (source, interval, reason, budget),
+            )
+
+    def poll_budgets(self) -> dict[str, PollBudget]:
+        """Every source's requests today and its last planned interval, by name."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT source, day, spent, last_request, interval, reason, budget FROM poll_budget"
+            ).fetchall()
+        return {row[0]: PollBudget(*row) for row in rows}
+
     # -- article pages (monitor.pipeline.articles) ------------------------------------------
 
     def queue_removals(self, source: str, keys: Sequence[str], at: str) -> None:
@@ -887,6 +1017,10 @@ class ArticleRow:
     @property
     def read(self) -> bool:
         return bool(self.reading.get("last_read"))
+
+
+def _host_of(url: str | None) -> str:
+    return (urlsplit(url or "").hostname or "").lower()
 
 
 def _article_row(source: str, row: Sequence[Any]) -> ArticleRow:
