@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from monitor.models import Channel, ConfigError, MonitorError, Rule, Settings, Source, WebSettings
 
@@ -38,8 +38,9 @@ def default_database_path() -> Path:
     return Path(base) / "news-monitor" / "monitor.db"
 
 
-def parse_interval(value: float | int | str) -> float:
-    """Seconds from 600, "45s", "10m", "1h", "1d" (or "1h30m")."""
+def parse_interval(value: float | int | str, *, allow_zero: bool = False) -> float:
+    """Seconds from 600, "45s", "10m", "1h", "1d" (or "1h30m"); zero only when
+    `allow_zero`."""
     if isinstance(value, bool):
         raise ValueError("must be a number of seconds or a string like '10m'")
     if isinstance(value, int | float):
@@ -49,10 +50,12 @@ def parse_interval(value: float | int | str) -> float:
         parts = re.fullmatch(r"((\d+(?:\.\d+)?)([smhd]))+", text)
         if not parts:
             if re.fullmatch(r"\d+(\.\d+)?", text):
-                return parse_interval(float(text))
+                return parse_interval(float(text), allow_zero=allow_zero)
             raise ValueError(f"{value!r} is not a duration: use seconds or '45s', '10m', '1h'")
         seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhd])", text))
-    if seconds <= 0:
+    if allow_zero and seconds < 0:
+        raise ValueError("must be zero or more")
+    if not allow_zero and seconds <= 0:
         raise ValueError("must be greater than zero")
     return seconds
 
@@ -63,6 +66,36 @@ Schedule = Literal["fixed", "adaptive"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """TOML's `true` is no number, though Python counts it as 1: `interval = true`
+        would poll every second."""
+        if isinstance(value, bool) and info.field_name is not None:
+            wanted = _number_kind(cls.model_fields[info.field_name].annotation)
+            if wanted is not None:
+                raise ValueError(f"expected {wanted}, not the boolean {str(value).lower()}")
+        return value
+
+
+def _number_kind(annotation: Any) -> str | None:
+    """What a numeric key takes ('a number', or seconds or a duration), None for a key
+    that takes no number or takes booleans too."""
+    from typing import get_args
+
+    found: set[Any] = set()
+    todo = [annotation]
+    while todo:
+        current = todo.pop()
+        args = get_args(current)
+        if args:
+            todo.extend(args)
+        else:
+            found.add(current)
+    if bool in found or not found & {int, float}:
+        return None
+    return "seconds or a duration like '10m'" if str in found else "a number"
 
 
 class RuleModel(_Model):
@@ -345,8 +378,7 @@ class ConfigModel(_Model):
     @field_validator("per_host_delay")
     @classmethod
     def _delay(cls, value: Any) -> Any:
-        if value:
-            parse_interval(value)
+        parse_interval(value, allow_zero=True)
         return value
 
     @field_validator("keep_events")
@@ -403,9 +435,48 @@ def parse_settings(text: str, file: str, *, environ: dict[str, str]) -> Settings
         key = key_path(first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see `monitor schema`)"
+            message = _unknown_key(tuple(first["loc"]), text)
+        message = _TABLE_HINTS.get((key, first["type"]), message)
         raise ConfigError(file, key, message, line=find_line(text, first["loc"])) from None
     return _to_settings(model, text, file, environ)
+
+
+# A table written with the wrong number of brackets: what to write instead.
+_TABLE_HINTS = {
+    ("sources", "list_type"): "write [[sources]] (two brackets) above each source, not [sources]",
+    ("channels", "dict_type"): "write [channels.NAME] above each channel, not [[channels]]",
+    ("web", "model_type"): "write [web] (one bracket), not [[web]]",
+}
+
+
+def _unknown_key(loc: tuple[str | int, ...], text: str) -> str:
+    """Why a key is unknown where it stands: a misspelling, or a key of an enclosing
+    table written below a table header (TOML puts every key after a header into that
+    table)."""
+    import difflib
+
+    key = str(loc[-1])
+    where = loc[:-1]
+    in_rule = len(where) == 3 and where[0] == "sources" and where[2] == "rule"
+    if in_rule and key in SourceModel.model_fields:
+        return f"`{key}` is a key of the source: move it above its [sources.rule] line"
+    if where and key in ConfigModel.model_fields:
+        header = next(
+            (line.split("#")[0].strip() for line in text.splitlines() if line.startswith("[")),
+            "",
+        )
+        first = f"the first table ({header})" if header else "the first table"
+        return f"`{key}` is a top-level key: move it above {first}"
+    model: type[BaseModel] = ConfigModel
+    if where[:1] == ("sources",):
+        model = RuleModel if len(where) == 3 else SourceModel
+    elif where[:1] == ("channels",):
+        model = ChannelModel
+    elif where[:1] == ("web",):
+        model = WebModel
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.75)
+    hint = f"did you mean `{close[0]}`? " if close else "check the spelling; "
+    return f"unknown key ({hint}see `monitor schema`)"
 
 
 def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, str]) -> Settings:
@@ -449,7 +520,7 @@ def _to_settings(model: ConfigModel, text: str, file: str, environ: dict[str, st
         max_bytes=model.max_bytes,
         concurrency=model.concurrency,
         per_host_concurrency=model.per_host_concurrency,
-        per_host_delay=float(parse_interval(model.per_host_delay)) if model.per_host_delay else 0.0,
+        per_host_delay=parse_interval(model.per_host_delay, allow_zero=True),
         proxy=_proxy(model.proxy, environ, fail) if model.proxy else None,
         max_retry_after=parse_interval(model.max_retry_after),
         failure_threshold=model.failure_threshold,
