@@ -55,6 +55,16 @@ class UnknownSourceError(MonitorError, LookupError):
     """A source name that the config does not define."""
 
 
+class RuleOptionError(MonitorError, ValueError):
+    """A rule option given for a preview (`option`: item, title, id_pattern, profile, ...)
+    that cannot work; `reason` says why."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        self.option = option
+        self.reason = reason
+        super().__init__(f"{option}: {reason}")
+
+
 @dataclass(frozen=True)
 class ListedItem:
     """An item as the database knows it, as `monitor items` lists it."""
@@ -745,8 +755,12 @@ def preview_target(
 ) -> Source:
     """The source `monitor preview` looks at: a configured source (by name) or a URL, with
     a profile, a kind and rule options (item, title, link, section, date,
-    paywall_selector, id_pattern) on top. Raises ConfigError for an unknown name."""
+    paywall_selector, id_pattern) on top. Raises ConfigError for an unknown name,
+    RuleOptionError for an option that cannot work (an unknown profile, a selector or
+    pattern that does not compile)."""
     import dataclasses
+
+    from pydantic import ValidationError
 
     from monitor.config.profiles import load_profile
     from monitor.config.settings import RuleModel, merge_rule, source_name_from_url
@@ -761,14 +775,23 @@ def preview_target(
     rule = base.rule if base else Rule()
     chosen_kind: Any = kind or (base.kind if base else None)
     if profile:
-        profile_kind, rule = load_profile(profile)
+        try:
+            profile_kind, rule = load_profile(profile)
+        except MonitorError as exc:
+            raise RuleOptionError("profile", str(exc)) from None
         chosen_kind = chosen_kind or profile_kind
     categories = tuple(paywall_categories)
     rule_options: dict[str, Any] = {k: v for k, v in selectors.items() if v is not None}
     if paywall_text:
         rule_options["paywall_text"] = list(paywall_text)
     if rule_options:
-        rule = merge_rule(rule, RuleModel.model_validate(rule_options))
+        try:
+            options = RuleModel.model_validate(rule_options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            option = str(first["loc"][0]) if first["loc"] else "rule"
+            raise RuleOptionError(option, first["msg"].removeprefix("Value error, ")) from None
+        rule = merge_rule(rule, options)
     if base is not None:
         categories = categories or base.paywall_categories
         return dataclasses.replace(
@@ -782,6 +805,14 @@ def preview_target(
         rule=rule,
         paywall_categories=categories,
     )
+
+
+def preview_file(source: Source, body: bytes, base_url: str) -> PreviewResult:
+    """What `source`'s rule extracts from a saved page or feed (`body`), its links resolved
+    against `base_url`; nothing is fetched."""
+    from monitor.pipeline.preview import preview_body
+
+    return preview_body(source, body, base_url)
 
 
 def settings_without_config() -> Settings:
@@ -804,12 +835,14 @@ __all__ = [
     "Discovery",
     "ListedItem",
     "Monitor",
+    "RuleOptionError",
     "UnknownSourceError",
     "config_path",
     "discover_url",
     "fetch_settings",
     "make_router",
     "parse_since",
+    "preview_file",
     "preview_target",
     "propose_rules",
     "run_checks",

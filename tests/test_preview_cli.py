@@ -67,12 +67,7 @@ def test_preview_guesses_a_feed(site, tmp_path, corpus):
 def test_preview_of_a_dead_url_is_a_clear_error(tmp_path):
     from tests.conftest import free_port
 
-    result = run_monitor(
-        "preview",
-        f"http://127.0.0.1:{free_port()}/",
-        "--item",
-        "article",
-        config=tmp_path / "absent.toml",
-    )
+    url = f"http://127.0.0.1:{free_port()}/news/"
+    result = run_monitor("preview", url, "--item", "article", config=tmp_path / "absent.toml")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: cannot connect")
+    assert result.stderr == f"error: {url}: cannot connect: All connection attempts failed\n"

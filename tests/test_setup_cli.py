@@ -179,11 +179,14 @@ def test_a_rejected_edit_leaves_the_file_byte_identical(site, config: Path) -> N
     before = config.read_bytes()
     bad_interval = run_monitor("sources", "add", url, "--interval", "soon", "--yes", config=config)
     assert bad_interval.returncode == 2
-    assert "not added, the config would be invalid:" in bad_interval.stderr
-    assert "interval: 'soon' is not a duration" in bad_interval.stderr
+    assert bad_interval.stderr == (
+        "error: --interval: 'soon' is not a duration: use seconds or '45s', '10m', '1h'\n"
+    )
     no_channel = run_monitor("sources", "add", url, "--channel", "nosuch", "--yes", config=config)
     assert no_channel.returncode == 2
-    assert "no channel named 'nosuch' (configured: alerts)" in no_channel.stderr
+    assert f"no channel named 'nosuch' in {config} (configured: alerts)" in no_channel.stderr
+    # Options that cannot work are refused before the page is fetched.
+    assert site.requests_for("/world/") == []
     taken = run_monitor("sources", "add", url, "--name", "pozirk-politics", config=config)
     assert taken.returncode == 2
     assert "a source named 'pozirk-politics' exists already" in taken.stderr

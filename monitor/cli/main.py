@@ -88,6 +88,25 @@ def fail(message: str, status: int) -> NoReturn:
     sys.exit(status)
 
 
+# What a file's name ends with, never a top-level domain a URL was meant to have.
+_FILE_SUFFIXES = frozenset({"html", "htm", "xhtml", "xml", "rss", "atom", "json", "txt", "toml"})
+
+
+def url_guess(text: str) -> str | None:
+    """'https://TEXT' when TEXT reads as a host (and path) typed without its scheme
+    ('www.spiegel.de/politik/'), else None."""
+    import re
+
+    match = re.fullmatch(
+        r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+([a-z]{2,63})(?::\d+)?(?:[/?#]\S*)?",
+        text.strip(),
+        re.I,
+    )
+    if match is None or match.group(1).lower() in _FILE_SUFFIXES:
+        return None
+    return f"https://{text.strip()}"
+
+
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)

@@ -17,6 +17,7 @@ from monitor.cli.main import (
     fail,
     log,
     open_store,
+    url_guess,
 )
 from monitor.cli.output import describe_outcome, item_json, print_events, print_items
 
@@ -78,22 +79,38 @@ def _log_delivery(report: Any) -> None:
 def preview(obj: Context, target: str, as_json: bool, **options: Any) -> None:
     """Show what a rule extracts from a page, touching no state.
 
-    TARGET is a URL or the name of a configured source; the options override its rule.
+    TARGET is a URL, the name of a configured source, or a saved page or feed (links
+    resolve to its canonical URL); the options override its rule.
 
     Example: monitor preview https://pozirk.online/en/politics/ --profile pozirk
     """
-    from monitor.app import Monitor, preview_target, settings_without_config
+    from pathlib import Path
+
+    from monitor.app import (
+        Monitor,
+        RuleOptionError,
+        preview_file,
+        preview_target,
+        settings_without_config,
+    )
+    from monitor.cli.setup import saved_page_url
     from monitor.models import ConfigError, ExtractError, FetchError
 
+    saved: bytes | None = None
     try:
-        if "://" not in target:
-            monitor = obj.monitor()
+        # A URL or a file needs no config; when there is a valid one, its settings apply.
+        monitor = Monitor.open(obj.resolved_config_path())
+    except ConfigError:
+        monitor = None
+    if "://" not in target and (monitor is None or monitor.settings.source(target) is None):
+        if Path(target).is_file():
+            saved = _read_saved(target)
+            target = saved_page_url(saved)
         else:
-            # A URL needs no config; when there is a valid one, its HTTP settings apply.
-            try:
-                monitor = Monitor.open(obj.resolved_config_path())
-            except ConfigError:
-                monitor = Monitor(settings_without_config())
+            _not_a_target(obj, target, monitor)
+    if monitor is None:
+        monitor = Monitor(settings_without_config())
+    try:
         with monitor:
             source = preview_target(
                 target,
@@ -104,9 +121,16 @@ def preview(obj: Context, target: str, as_json: bool, **options: Any) -> None:
                 paywall_categories=options.pop("paywall_category", None) or (),
                 **options,
             )
-            result = monitor.preview(source)
-    except (ConfigError, FetchError, ExtractError) as exc:
-        fail(str(exc), EXIT_SOURCE_FAILED if not isinstance(exc, ConfigError) else EXIT_CONFIG)
+            if saved is not None:
+                result = preview_file(source, saved, target)
+            else:
+                result = monitor.preview(source)
+    except RuleOptionError as exc:
+        fail(f"--{exc.option.replace('_', '-')}: {exc.reason}", EXIT_CONFIG)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    except (FetchError, ExtractError) as exc:
+        fail(f"{source.url if saved is None else target}: {exc}", EXIT_SOURCE_FAILED)
     if as_json:
         click.echo(json.dumps([item_json(i) for i in result.items], ensure_ascii=False, indent=2))
         return
@@ -115,6 +139,35 @@ def preview(obj: Context, target: str, as_json: bool, **options: Any) -> None:
     click.echo(f"\n{len(result.items)} items, {paid} paywalled ({result.kind}, {result.url})")
     for feed in result.feeds:
         click.echo(f"feed advertised: {feed['url']} ({feed.get('type')}) {feed.get('title') or ''}")
+
+
+def _read_saved(path: str) -> bytes:
+    from pathlib import Path
+
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", EXIT_CONFIG)
+
+
+def _not_a_target(obj: Context, target: str, monitor: Any) -> None:
+    """Exit status 2: TARGET is no URL, configured source or file (a URL typed without
+    its scheme is named as the URL it likely is)."""
+    guess = url_guess(target)
+    if monitor is None and guess is None:
+        obj.monitor()  # a source name needs the config: exits with its error
+    names = [s.name for s in monitor.settings.sources] if monitor is not None else []
+    known = ", ".join(names) or "none"
+    if guess is not None:
+        fail(
+            f"{target!r} is not a URL: did you mean {guess}? (configured sources: {known})",
+            EXIT_CONFIG,
+        )
+    fail(
+        f"no source named {target!r} (configured: {known}), and no file of that name;"
+        " give a URL, a source name or a saved page",
+        EXIT_CONFIG,
+    )
 
 
 @cli.command()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.main import EXIT_CONFIG, EXIT_STORE, Context, cli, fail, open_store
 from monitor.cli.output import lock, print_events, print_table
+
+if TYPE_CHECKING:
+    from monitor.app import Monitor
 
 
 @cli.command()
@@ -17,7 +21,7 @@ from monitor.cli.output import lock, print_events, print_table
 @click.option(
     "--grep", metavar="WORDS", help="Title or section has words starting with WORDS (any case)."
 )
-@click.option("--limit", type=int, help="At most N items (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N items (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
 @click.pass_obj
 def items(
@@ -38,6 +42,7 @@ def items(
         found = monitor.items(
             source=source, paywalled=paywalled, since=cli_since(since), grep=grep, limit=limit
         )
+        known_source(monitor, source, bool(found))
     if as_json:
         click.echo(json.dumps([i.to_json() for i in found], ensure_ascii=False, indent=2))
         return
@@ -56,7 +61,7 @@ def items(
     metavar="WORDS",
     help="Title, section or detail has words starting with WORDS (any case).",
 )
-@click.option("--limit", type=int, help="The last N events (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), help="The last N events (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
 @click.pass_obj
 def events(
@@ -77,10 +82,25 @@ def events(
         found = monitor.events(
             source=source, kind=kind, since=cli_since(since), grep=grep, limit=limit
         )
+        known_source(monitor, source, bool(found))
     if as_json:
         click.echo(json.dumps([e.to_json() for e in found], ensure_ascii=False, indent=2))
     else:
         print_events(found)
+
+
+def known_source(monitor: Monitor, source: str | None, found: bool) -> None:
+    """Exit status 2 for a --source that neither the config nor the database knows; a
+    source removed from the config keeps its items and events, and its name."""
+    if source is None or found or monitor.settings.source(source) is not None:
+        return
+    if monitor.items(source=source, limit=1) or monitor.events(source=source, limit=1):
+        return
+    known = ", ".join(s.name for s in monitor.settings.sources) or "none"
+    fail(
+        f"--source: no source named {source!r} in the config or the database (configured: {known})",
+        EXIT_CONFIG,
+    )
 
 
 def cli_since(value: str | None) -> str | None:

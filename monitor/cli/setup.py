@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.main import EXIT_CONFIG, EXIT_SOURCE_FAILED, Context, cli, fail
+from monitor.cli.main import EXIT_CONFIG, EXIT_SOURCE_FAILED, Context, cli, fail, url_guess
 from monitor.cli.output import print_events, print_items, print_table, rule_toml
 
 
@@ -48,18 +48,17 @@ def init(obj: Context, path: str | None, profile: str, force: bool) -> None:
     from pathlib import Path
 
     from monitor.config.file import check_text, starter_config, write_atomically
-    from monitor.models import ConfigError, MonitorError
+    from monitor.models import ConfigError
 
     target = Path(path or obj.resolved_config_path())
     if target.exists() and not force:
         fail(f"{target} exists; not overwritten (use --force to replace it)", EXIT_CONFIG)
+    _check_profile(profile)
     try:
         text = starter_config(profile)
         settings = check_text(text, str(target))
     except ConfigError as exc:
         fail(f"config error: {exc}", EXIT_CONFIG)
-    except MonitorError as exc:
-        fail(str(exc), EXIT_CONFIG)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, text)
     names = ", ".join(s.name for s in settings.sources)
@@ -70,6 +69,31 @@ def init(obj: Context, path: str | None, profile: str, force: bool) -> None:
     click.echo(f"  monitor{where} sources add URL  # add a page or feed; selectors are found")
     click.echo(f"  monitor{where} check            # poll once (the first poll: silent baseline)")
     click.echo(f"  monitor{where} run              # keep watching; file edits are picked up")
+
+
+def _check_profile(profile: str | None) -> None:
+    """Exit status 2 naming --profile when no built-in profile has that name."""
+    from monitor.config.profiles import load_profile
+    from monitor.models import MonitorError
+
+    if profile is None:
+        return
+    try:
+        load_profile(profile)
+    except MonitorError as exc:
+        fail(f"--profile: {exc}", EXIT_CONFIG)
+
+
+def _check_url(url: str, option: str = "") -> None:
+    """Exit status 2 unless URL is an http(s) URL (one typed without its scheme is named
+    as the URL it likely is); `option`: the option that gave it."""
+    import re
+
+    if re.match(r"^https?://[^/\s]+", url, re.I):
+        return
+    guess = url_guess(url)
+    hint = f": did you mean {guess}?" if guess else ""
+    fail(f"{option + ': ' if option else ''}{url!r} is not an http(s) URL{hint}", EXIT_CONFIG)
 
 
 @cli.group()
@@ -170,10 +194,17 @@ def sources_add(
         lenient_settings,
         write_atomically,
     )
-    from monitor.config.settings import source_name_from_url
+    from monitor.config.settings import parse_interval, source_name_from_url
     from monitor.models import ConfigError, FetchError, MonitorError
     from monitor.pipeline.look import feed_comment, look_at, source_table
 
+    _check_url(url)
+    _check_profile(profile)
+    if interval is not None:
+        try:
+            parse_interval(interval)
+        except ValueError as exc:
+            fail(f"--interval: {exc}", EXIT_CONFIG)
     path = obj.resolved_config_path()
     try:
         before = Path(path).read_text(encoding="utf-8")
@@ -186,16 +217,21 @@ def sources_add(
     name = name or source_name_from_url(url)
     if settings.source(name) is not None:
         fail(f"a source named {name!r} exists already (choose another with --name)", EXIT_CONFIG)
+    if channel and all(c.name != channel for c in settings.channels):
+        _no_channel(channel, settings, path)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    looking_at = url
     try:
         found = asyncio.run(look_at(url, fetch_settings(settings)))
         if found.kind == "html" and found.feeds and prefer_feed is not False and not profile:
             feed = _choose_feed(found.feeds, prefer_feed, interactive and not yes)
             if feed is not None:
+                looking_at = feed
                 found = asyncio.run(look_at(feed, fetch_settings(settings)))
                 url = feed
     except FetchError as exc:
-        fail(f"{url}: {exc}", EXIT_SOURCE_FAILED)
+        where = "" if looking_at == url else f" (the feed advertised by {url})"
+        fail(f"{looking_at}{where}: {exc}", EXIT_SOURCE_FAILED)
     try:
         if found.kind == "feed":
             from monitor.pipeline.look import feed_items
@@ -214,8 +250,7 @@ def sources_add(
         try:
             after = channel_sources(after, channel, add=name)
         except KeyError:
-            known = ", ".join(c.name for c in settings.channels) or "none"
-            fail(f"no channel named {channel!r} (configured: {known})", EXIT_CONFIG)
+            _no_channel(channel, settings, path)
     try:
         new, note = check_edit(before, after, path)
     except ConfigError as exc:
@@ -229,6 +264,16 @@ def sources_add(
     click.echo(
         f"Added source {name!r} to {path} ({len(new.sources)} sources)."
         " A running `monitor run` picks it up within seconds."
+    )
+
+
+def _no_channel(channel: str, settings: Any, path: str) -> None:
+    known = ", ".join(c.name for c in settings.channels) or "none"
+    fail(
+        f"--channel: no channel named {channel!r} in {path} (configured: {known}); add a"
+        f" [channels.{channel}] table with its `urls` first (the example config has them"
+        " commented out), or leave --channel out",
+        EXIT_CONFIG,
     )
 
 
@@ -258,7 +303,7 @@ def _page_source(
     from monitor.extract.discover import discover, rule_table
     from monitor.extract.html import extract_html
     from monitor.models import ExtractError
-    from monitor.pipeline.look import page_comment, source_table
+    from monitor.pipeline.look import page_comment, paywall_summary, source_table
 
     if profile:
         _, rule = load_profile(profile)
@@ -277,7 +322,7 @@ def _page_source(
     best = proposals[0]
     click.echo(f"Proposed rule: {best.items} items, {best.paywalled} paywalled.")
     if best.paywall is not None:
-        click.echo(f"Paywall: {best.paywall.describe()}.")
+        click.echo(f"Paywall: {paywall_summary(best)}.")
     click.echo(rule_toml(rule_table(best.rule)))
     print_items(best.sample)
     if len(proposals) > 1:
@@ -417,7 +462,9 @@ def sources_fix(obj: Context, name: str, yes: bool) -> None:
 @click.argument("target", metavar="URL_OR_FILE")
 @click.option("--json", "as_json", is_flag=True, help="Print the proposals as one JSON list.")
 @click.option("--base-url", help="For a file: the URL it was saved from (links resolve to it).")
-@click.option("--limit", default=3, show_default=True, help="How many proposals.")
+@click.option(
+    "--limit", default=3, show_default=True, type=click.IntRange(min=1), help="How many proposals."
+)
 @click.pass_obj
 def discover(obj: Context, target: str, as_json: bool, base_url: str | None, limit: int) -> None:
     """Propose rules for a listing page: item, title, section, date and paywall selectors.
@@ -433,7 +480,12 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
     from monitor.app import Monitor, discover_url, propose_rules
     from monitor.extract.discover import rule_table
     from monitor.models import ConfigError, FetchError
+    from monitor.pipeline.look import paywall_summary
 
+    if base_url is not None and "://" in target:
+        fail("--base-url is for a saved file; a URL's links resolve to the URL", EXIT_CONFIG)
+    if base_url is not None:
+        _check_url(base_url, "--base-url")
     if "://" in target:
         try:
             settings = Monitor.open(obj.resolved_config_path()).settings
@@ -447,8 +499,10 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
         try:
             body = Path(target).read_bytes()
         except OSError as exc:
-            fail(f"cannot read {target}: {exc.strerror}", EXIT_CONFIG)
-        found = propose_rules(body, base_url or _saved_page_url(body), limit=limit)
+            guess = url_guess(target) if isinstance(exc, FileNotFoundError) else None
+            hint = f"; did you mean {guess}?" if guess else ""
+            fail(f"cannot read {target}: {exc.strerror}{hint}", EXIT_CONFIG)
+        found = propose_rules(body, base_url or saved_page_url(body), limit=limit)
     base, proposals = found.base_url, found.proposals
     if as_json:
         click.echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
@@ -461,15 +515,15 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
         for note in proposal.notes:
             click.echo(f"    note:    {note}")
         if proposal.paywall is not None:
-            click.echo(f"    paywall: {proposal.paywall.describe()}")
+            click.echo(f"    paywall: {paywall_summary(proposal)}")
         for other in proposal.paywall_alternatives[:3]:
-            click.echo(f"    or:      {other.describe()}")
+            click.echo(f"    or:      {other.evidence} (marks {other.marked})")
         click.echo(rule_toml(rule_table(proposal.rule)))
     click.echo(f"First items of #1 ({base}):")
     print_items(proposals[0].sample)
 
 
-def _saved_page_url(body: bytes) -> str:
+def saved_page_url(body: bytes) -> str:
     """Where a saved page came from: its canonical link or og:url, else localhost."""
     import re
 

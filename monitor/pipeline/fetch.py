@@ -310,7 +310,7 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out: {type(exc).__name__}") from None
         except httpx.ConnectError as exc:
-            raise FetchError(f"cannot connect: {_short(exc)}") from None
+            raise FetchError(_connect_failure(exc)) from None
         except httpx.DecodingError as exc:
             raise FetchError(f"corrupt compressed body: {_short(exc)}") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -351,7 +351,11 @@ class Fetcher:
                 request.headers["Cookie"] = _merge_cookies(
                     "; ".join(own.values()), request.headers.get("cookie")
                 )
-            response = await self._transport(url).handle_async_request(request)
+            try:
+                response = await self._transport(url).handle_async_request(request)
+            except httpx.ConnectError as exc:
+                exc.request = request  # the host it failed on may be a redirect's
+                raise
             response.request = request
             if "set-cookie" in response.headers:
                 jar.extract_cookies(response)
@@ -543,6 +547,24 @@ def human_duration(seconds: float) -> str:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def _connect_failure(exc: httpx.ConnectError) -> str:
+    """Why a connection failed; a name that does not resolve is named, with its host (the
+    request's own, which may be a redirect's target)."""
+    import socket
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, socket.gaierror):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return f"cannot connect: {_short(exc)}"
+    try:
+        host = exc.request.url.host
+    except RuntimeError:  # no request attached
+        host = "the host"
+    reason = cause.strerror or _short(cause)
+    return f"cannot resolve host {host}: {reason}"
 
 
 def _short(exc: BaseException) -> str:

@@ -40,7 +40,7 @@ async def look_at(url: str, settings: FetchSettings) -> Found:
     async with Fetcher(settings) as fetcher:
         result = await fetcher.fetch(url)
     if not result.body:
-        raise FetchError(f"{url}: HTTP {result.status} with an empty body", result.status)
+        raise FetchError(f"HTTP {result.status} with an empty body", result.status)
     content_type = result.header("content-type")
     if looks_like_feed(result.body, content_type):
         return Found(result.url, "feed", result.body, content_type)
@@ -82,11 +82,19 @@ def page_comment(proposal: Proposal, today: date | None = None) -> str:
     lines = [f"Added by `monitor sources add` on {when}: {proposal.items} items"]
     if proposal.paywall is not None:
         lines[0] += f", {proposal.paywalled} paywalled"
-        lines.append(f"(paywall: {proposal.paywall.describe()}).")
+        lines.append(f"(paywall: {paywall_summary(proposal)}).")
     else:
         lines[0] += "; no paywall mark found."
     lines.append("Check it with `monitor preview NAME`; edit the selectors as you like.")
     return "\n".join(lines)
+
+
+def paywall_summary(proposal: Proposal) -> str:
+    """'3 of 36 items marked by `img[alt="heise Plus"]`': the proposal's own figures (what
+    the extractor finds with its rule), which a paywall guess's may not be (it counts only
+    the teasers discovery took for articles)."""
+    evidence = proposal.paywall.evidence if proposal.paywall is not None else "nothing"
+    return f"{proposal.paywalled} of {proposal.items} items marked by {evidence}"
 
 
 def feed_comment(items: int, today: date | None = None) -> str:

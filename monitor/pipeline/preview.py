@@ -39,15 +39,22 @@ async def preview_source(source: Source, settings: FetchSettings) -> PreviewResu
         result = await fetcher.fetch(source.url, headers=source.headers, cookies=source.cookies)
     if result.body is None:
         raise FetchError(f"HTTP {result.status}: no body")
-    content_type = result.header("content-type")
+    return preview_body(source, result.body, result.url, result.header("content-type"))
+
+
+def preview_body(
+    source: Source, body: bytes, url: str, content_type: str | None = None
+) -> PreviewResult:
+    """What the source's rule extracts from `body` (a page fetched from, or saved from,
+    `url`). `kind="auto"` guesses the kind."""
     kind = source.kind
     if kind not in ("html", "feed"):
-        kind = "feed" if looks_like_feed(result.body, content_type) else "html"
+        kind = "feed" if looks_like_feed(body, content_type) else "html"
     source = dataclasses.replace(source, kind=kind)
-    items = extract_items(source, result.body, result.url, content_type)
+    items = extract_items(source, body, url, content_type)
     feeds: tuple[dict[str, Any], ...] = ()
     if kind == "html":
         from monitor.extract.html import discover_feeds
 
-        feeds = tuple(discover_feeds(result.body, result.url))
-    return PreviewResult(url=result.url, kind=kind, items=tuple(items), feeds=feeds)
+        feeds = tuple(discover_feeds(body, url))
+    return PreviewResult(url=url, kind=kind, items=tuple(items), feeds=feeds)
