@@ -105,7 +105,10 @@ class RuleChoice:
                 lines.append(f'paywall_text = "{MARKER}"')
         if self.selector:
             lines.append('paywall_selector = ".lock"')
-        lines += ["", "[channels.hook]", f'urls = ["{hook_url}"]', ""]
+        lines += ["", "[channels.hook]", f'urls = ["{hook_url}"]']
+        # The same receiver under another path, for paywalled items only.
+        paid_url = hook_url.replace("/hook?", "/paid?")
+        lines += ["", "[channels.paid]", f'urls = ["{paid_url}"]', "paywalled = true", ""]
         return "\n".join(lines)
 
 
@@ -257,9 +260,17 @@ class Reader:
     # many polls in a row have failed (a bot check, or no items before any baseline).
     health: str | None = None
     failures: int = 0
+    paid_only: list[str] = field(default_factory=list)
 
     def poll(self, seen: Observed) -> list[str]:
-        """The alert blocks this poll owes, in order."""
+        """The alert blocks this poll owes, in order. `paid_only` is then the part of them
+        that a channel with `paywalled = true` gets: health alerts, and alerts of items
+        paywalled as they are or, for `changed`, as they were."""
+        alerts = self._poll(seen)
+        self.paid_only = [block for block, paid in alerts if paid]
+        return [block for block, _ in alerts]
+
+    def _poll(self, seen: Observed) -> list[tuple[str, bool]]:
         if seen.kind == "bot":
             # Told once per outage, whatever else fails meanwhile; never a `failing`.
             self.failures += 1
@@ -272,9 +283,9 @@ class Reader:
             # A listing that used to list items lists none: once per outage, no removals.
             self.failures = 0
             return self._tell(HEALTH_EMPTY)
-        alerts: list[str] = []
+        alerts: list[tuple[str, bool]] = []
         if self.health is not None:
-            alerts.append(health_block(HEALTH_RECOVERED))
+            alerts.append((health_block(HEALTH_RECOVERED), True))
         self.health, self.failures = None, 0
         listed = list(seen.main) + [r for r in seen.box if r.url not in {m.url for m in seen.main}]
         if self.baseline:
@@ -284,11 +295,12 @@ class Reader:
             for reading in listed:
                 before = self.known.get(reading.url)
                 if before is None:
-                    alerts.append(item_block("new", reading))
+                    alerts.append((item_block("new", reading), reading.paywalled))
                 else:
                     changes = change_text(before, reading, paywall=paywall)
                     if changes:
-                        alerts.append(item_block("changed", reading, changes))
+                        block = item_block("changed", reading, changes)
+                        alerts.append((block, before.paywalled or reading.paywalled))
             alerts += self._removals(seen)
         for reading in listed:
             self.known[reading.url] = reading
@@ -296,13 +308,13 @@ class Reader:
         self.baseline = True
         return alerts
 
-    def _tell(self, health: str) -> list[str]:
+    def _tell(self, health: str) -> list[tuple[str, bool]]:
         if self.health == health:
             return []
         self.health = health
-        return [health_block(health)]
+        return [(health_block(health), True)]
 
-    def _removals(self, seen: Observed) -> list[str]:
+    def _removals(self, seen: Observed) -> list[tuple[str, bool]]:
         main_now = {r.url for r in seen.main}
         on_page = main_now | {r.url for r in seen.box}
         alerts = []
@@ -310,7 +322,8 @@ class Reader:
             if url in on_page:
                 continue
             if any(below in main_now for below in self.last_main[position + 1 :]):
-                alerts.append(item_block("removed", self.known[url], "removed"))
+                gone = self.known[url]
+                alerts.append((item_block("removed", gone, "removed"), gone.paywalled))
         return alerts
 
 

@@ -79,6 +79,8 @@ class Counters:
     alerts: int = 0
     # Alerts compared, by what they say: new, changed, removed, health.
     kinds: dict[str, int] = field(default_factory=dict)
+    # Of them, what the channel with `paywalled = true` got.
+    paid: int = 0
     # Alerts whose text the same life had already received once (a state that came back).
     recurring: int = 0
     seconds: float = 0.0
@@ -115,7 +117,7 @@ class Harness:
         self.server, self.hook = shared.site, shared.hook
         self.root = Path(tempfile.mkdtemp(prefix="site-life-"))
         self.config = self.root / "monitor.toml"
-        self.delivered = len(self.hook.messages())
+        self.delivered = len(self.hook.messages())  # what earlier lives received
 
     def serve(self, html: str) -> None:
         for path in PATHS:
@@ -125,8 +127,9 @@ class Harness:
         text = choice.config(self.server.url(choice.path), self.hook.url(timeout=5))
         self.config.write_text(text, encoding="utf-8")
 
-    def check(self) -> list[str]:
-        """`monitor check` in this process; the messages the channel received for it."""
+    def check(self) -> tuple[list[str], list[str]]:
+        """`monitor check` in this process; the messages the two channels received for it
+        (every alert, paywalled items only)."""
         root = logging.getLogger()
         handlers, level = root.handlers[:], root.level
         started = time.perf_counter()
@@ -138,9 +141,12 @@ class Harness:
         COUNTERS.polls += 1
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise AssertionError(f"monitor check raised:\n{result.output}") from result.exception
-        messages = self.hook.messages()
-        fresh, self.delivered = messages[self.delivered :], len(messages)
-        return fresh
+        with self.hook.lock:
+            received = list(self.hook.received)
+        fresh, self.delivered = received[self.delivered :], len(received)
+        every = [r.body["message"] for r in fresh if r.path.startswith("/hook")]
+        paid = [r.body["message"] for r in fresh if r.path.startswith("/paid")]
+        return every, paid
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -395,7 +401,8 @@ class SiteLife(RuleBasedStateMachine):
         if seen.kind == "page":
             self.unseen = False
             self.rule_changed = False
-        received = received_blocks(self.harness.check())
+        every, paid = self.harness.check()
+        received = received_blocks(every)
         self._count(expected)
         self.history.append(received)
         if received != expected:
@@ -405,6 +412,16 @@ class SiteLife(RuleBasedStateMachine):
             + "\n--\n".join(expected)
             + f"\n\nreceived alerts ({len(received)}):\n"
             + "\n--\n".join(received)
+        )
+        received_paid = received_blocks(paid)
+        COUNTERS.paid += len(self.reader.paid_only)
+        if received_paid != self.reader.paid_only:
+            COUNTERS.mismatches.append(f"paid: {self.reader.paid_only!r}, {received_paid!r}")
+        assert received_paid == self.reader.paid_only, (
+            "\nthe paywalled-only channel, expected:\n"
+            + "\n--\n".join(self.reader.paid_only)
+            + "\n\nreceived:\n"
+            + "\n--\n".join(received_paid)
         )
 
 
