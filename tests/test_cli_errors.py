@@ -292,6 +292,15 @@ def test_discover_of_a_host_without_scheme_suggests_https(tmp_path: Path) -> Non
     )
 
 
+def test_article_of_a_url_without_scheme_suggests_https(tmp_path: Path) -> None:
+    result = run_monitor("article", "www.example.org/a/1", config=tmp_path / "absent.toml")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: 'www.example.org/a/1' is not an http(s) URL:"
+        " did you mean https://www.example.org/a/1?\n"
+    )
+
+
 def test_preview_reads_a_saved_page_with_links_from_its_canonical_url(tmp_path: Path) -> None:
     saved = tmp_path / "news.html"
     saved.write_text(listing(canonical="https://news.example.org/world/"), encoding="utf-8")

@@ -7,7 +7,15 @@ import json
 
 import click
 
-from monitor.cli.main import EXIT_CONFIG, EXIT_SOURCE_FAILED, EXIT_STORE, Context, cli, fail
+from monitor.cli.main import (
+    EXIT_CONFIG,
+    EXIT_SOURCE_FAILED,
+    EXIT_STORE,
+    Context,
+    cli,
+    fail,
+    url_guess,
+)
 from monitor.cli.output import print_table
 
 
@@ -29,7 +37,9 @@ def article(obj: Context, url: str, source: str | None, as_json: bool) -> None:
     from monitor.models import ConfigError, ExtractError, FetchError
 
     if not url.startswith(("http://", "https://")):
-        fail(f"{url!r} is not an http(s) URL", EXIT_CONFIG)
+        guess = url_guess(url)
+        hint = f": did you mean {guess}?" if guess else ""
+        fail(f"{url!r} is not an http(s) URL{hint}", EXIT_CONFIG)
     try:
         monitor = Monitor.open(obj.resolved_config_path())
     except ConfigError:

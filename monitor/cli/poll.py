@@ -17,6 +17,7 @@ from monitor.cli.main import (
     fail,
     log,
     open_store,
+    protect_logs,
     url_guess,
 )
 from monitor.cli.output import describe_outcome, item_json, print_events, print_items
@@ -99,7 +100,7 @@ def preview(obj: Context, target: str, as_json: bool, **options: Any) -> None:
     saved: bytes | None = None
     try:
         # A URL or a file needs no config; when there is a valid one, its settings apply.
-        monitor = Monitor.open(obj.resolved_config_path())
+        monitor = Monitor.open(obj.resolved_config_path(), on_load=protect_logs)
     except ConfigError:
         monitor = None
     if "://" not in target and (monitor is None or monitor.settings.source(target) is None):
