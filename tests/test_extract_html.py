@@ -267,8 +267,9 @@ def test_selectors_may_match_the_item_element_itself() -> None:
     rule = Rule(item="a.t", link="a", title="a.t", section="span", paywall_selector="a[data-plus]")
     items = extract_html(html.encode(), "https://x.example/", rule)
     assert seen(items) == [
-        ("Section A", "Section A First headline here", True),
-        ("Section B", "Section B Second headline here", False),
+        # The section the rule reads is not part of the title as well.
+        ("Section A", "First headline here", True),
+        ("Section B", "Second headline here", False),
     ]
 
 

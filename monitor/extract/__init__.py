@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from monitor.models import ExtractError, Item, Source
 
-# Bump when the program starts to read the same bytes differently (sections, keys, links,
+# Bump when the program starts to read the same bytes differently (titles, sections, keys, links,
 # paywall flags): each source's next poll then re-reads its page and re-baselines silently,
 # as after a rule edit, instead of alerting what only the upgrade changed.
-READING_VERSION = 2
+READING_VERSION = 3
 
 # Content types no listing page or feed is served as.
 _NOT_TEXT = (

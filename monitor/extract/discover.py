@@ -22,6 +22,10 @@ How it works:
    not (cards, audio players: `sel:has(h2 a)`).
 3. Fields: title, section and date selectors are tried on the blocks and kept when they
    work on most of them; a link selector only when the extractor's default link misses.
+   The title is a heading or an element the site names as the headline, read as the
+   extractor reads titles (`monitor.extract.headline`: no date, byline or kicker); the
+   section is a section-named element whose texts read as sections (short labels several
+   items share), never a kicker that differs per story.
 4. Paywall: among the blocks, what a subset carries and the rest lack — a class or an
    attribute (on the block, inside it, or on an ancestor), an image ``alt``, a short
    marker text (an svg ``<title>`` counts), a URL segment — when its words say so (plus,
@@ -940,7 +944,7 @@ def _build_rule(page: _Page, candidate: _Candidate) -> tuple[Rule, list[PaywallG
     rule = Rule(
         item=candidate.selector,
         title=_title_selector(page, blocks, urls),
-        section=_worded_selector(blocks, _SECTION_WORDS, max_chars=MAX_MARKER_CHARS),
+        section=_section_selector(blocks),
         date=_date_selector(blocks),
         derive_from_marker=False,
     )
@@ -956,24 +960,23 @@ def _share(blocks: Sequence[LexborNode], ok: Iterable[bool]) -> float:
 
 
 def _title_selector(page: _Page, blocks: Sequence[LexborNode], urls: Sequence[str]) -> str | None:
-    """A heading or a title-named element holding the headline in most blocks."""
+    """The element that holds the headline in most blocks: a heading, or an element the
+    site names as the headline (a class or a data-* value with a title word, itemprop
+    headline). Its text is read as the extractor reads titles (no date, byline, kicker,
+    credit); among elements that hold it as often, the shortest selector."""
     options: Counter[str] = Counter()
     for block in blocks:
-        seen: set[str] = set()
-        for node in block.css(", ".join(_HEADINGS) + ", [class]"):
-            if node.tag in _HEADINGS:
-                seen.add(node.tag)
-            for cls in _classes(node):
-                if any(w in _tokens(cls) for w in _TITLE_WORDS):
-                    seen.add(f"{node.tag}.{cls}")
-        options.update(seen)
+        options.update(set(_title_options(block)))
+    references = [_story_texts(page, b, u) for b, u in zip(blocks, urls, strict=True)]
     best: tuple[float, int, str] | None = None
-    for selector, _ in options.most_common(12):
+    for selector, count in options.most_common(12):
+        if count < FIELD_SHARE * len(blocks):
+            continue
         share = _share(
             blocks,
             (
-                _same_headline(_first_text(b, selector), page.titles[u])
-                for b, u in zip(blocks, urls, strict=True)
+                _same_headline(_first_title(b, selector), refs)
+                for b, refs in zip(blocks, references, strict=True)
             ),
         )
         rank = (share, -len(selector), selector)
@@ -982,9 +985,71 @@ def _title_selector(page: _Page, blocks: Sequence[LexborNode], urls: Sequence[st
     return best[2] if best else None
 
 
-def _same_headline(found: str, headline: str) -> bool:
-    """The text a title selector finds is the link's headline (or the heart of it)."""
-    return _is_headline(found) and (found in headline or headline in found)
+def _title_options(block: LexborNode) -> Iterator[str]:
+    """Selectors of the elements of a block that may hold its headline."""
+    for node in block.css(", ".join(_HEADINGS) + ", [class], [itemprop], [data-component]"):
+        if node.tag in _HEADINGS:
+            yield node.tag
+        for cls in _classes(node):
+            if any(w in _tokens(cls) for w in _TITLE_WORDS) and not is_generated(cls):
+                yield f"{node.tag}.{cls}"
+        for name, value in node.attributes.items():
+            if name == "class" or not (name == "itemprop" or name.startswith("data-")):
+                continue
+            if not _usable_value(value) or " " in (value or ""):
+                continue
+            if any(w in _tokens(value or "") for w in _TITLE_WORDS) and _ATTR_NAME_OK.match(name):
+                yield f'[{name}="{value}"]'
+
+
+def _story_texts(page: _Page, block: LexborNode, url: str) -> list[str]:
+    """What the block says its article is called: the headline text of the headings in or
+    around its links to it and of those links, their title and aria-label."""
+    from monitor.extract.headline import headline_text, is_label
+
+    texts: list[str] = []
+    for link in block.css("a[href]"):
+        if _article_url(link.attributes.get("href") or "", page.base_url, None) != url:
+            continue
+        inner = [h for h in link.css(", ".join(_HEADINGS)) if not is_label(h)]
+        if inner:
+            texts.append(headline_text(min(inner, key=lambda h: h.tag or "h7")))
+        parent = link.parent
+        while parent is not None and parent.mem_id != block.mem_id:
+            if parent.tag in _HEADINGS:
+                texts.append(headline_text(parent))
+                break
+            parent = parent.parent
+        texts.append(headline_text(link))
+        for name in ("title", "aria-label"):
+            texts.append(" ".join(str(link.attributes.get(name) or "").split()))
+    return [t for t in texts if t]
+
+
+def _same_headline(found: str, references: Sequence[str]) -> bool:
+    """The text a title selector finds is the block's headline (or the heart of it): most
+    of a link's text to the article, or its title."""
+    if not found:
+        return False
+    for ref in references:
+        if found == ref:
+            return True
+        if found in ref and len(found) >= 0.4 * len(ref):
+            return True
+        if ref in found and len(ref) >= 0.6 * len(found):
+            return True
+    return False
+
+
+def _first_title(block: LexborNode, selector: str) -> str:
+    """The headline text of the first match that has some (as the extractor reads it)."""
+    from monitor.extract.headline import headline_text
+
+    for node in block.css(selector):
+        text = headline_text(node)
+        if text:
+            return text
+    return ""
 
 
 def _first_text(block: LexborNode, selector: str) -> str:
@@ -993,6 +1058,64 @@ def _first_text(block: LexborNode, selector: str) -> str:
         if text:
             return text
     return ""
+
+
+def _section_selector(blocks: Sequence[LexborNode]) -> str | None:
+    """A section-named element (kicker, rubric, category ...) in half the blocks whose texts
+    read as sections: short labels that recur ("Politik", "Sport"). A kicker, a line
+    above the headline that is different for every story ("Angriffe auf neun Länder!"),
+    is not a section: it stays out of the rule (and the title leaves it out)."""
+    counts: Counter[str] = Counter()
+    texts: dict[str, list[str]] = defaultdict(list)
+    for block in blocks:
+        seen: dict[str, str] = {}
+        for node in block.css("[class]"):
+            for cls in _classes(node):
+                if not any(w in _tokens(cls) for w in _SECTION_WORDS):
+                    continue
+                text = _text(node)
+                selector = f"{node.tag}.{cls}"
+                if 0 < len(text) <= MAX_MARKER_CHARS and selector not in seen:
+                    seen[selector] = text
+        counts.update(seen.keys())
+        for selector, text in seen.items():
+            texts[selector].append(text)
+    for selector, count in counts.most_common(5):
+        if count < 0.5 * len(blocks):
+            break
+        if reads_like_sections(texts[selector]):
+            return selector
+    return None
+
+
+# A section label: at most this many words and characters, and no sentence punctuation.
+SECTION_MAX_WORDS = 3
+SECTION_MAX_CHARS = 30
+_SENTENCE_MARKS = re.compile(r"[!?:;…\"„“”«»]|\.$")
+# Share of the items whose label is a short one, and share whose label recurs on the page.
+SECTION_LABEL_SHARE = 0.8
+SECTION_REPEAT_SHARE = 0.5
+
+
+def reads_like_sections(texts: Sequence[str]) -> bool:
+    """Do the texts an element shows across the items read as section names: short labels
+    ("Politik", "Sport", "Ukraine-Krieg"), most of them shared by several items? Texts that
+    differ per item and read like sentences ("Iran schlägt zurück!", "Trump bestätigt")
+    are kickers."""
+    if not texts:
+        return False
+    labels = [
+        t
+        for t in texts
+        if len(t.split()) <= SECTION_MAX_WORDS
+        and len(t) <= SECTION_MAX_CHARS
+        and not _SENTENCE_MARKS.search(t)
+    ]
+    if len(labels) < SECTION_LABEL_SHARE * len(texts):
+        return False
+    counts = Counter(texts)
+    repeated = sum(n for n in counts.values() if n >= 2)
+    return repeated >= SECTION_REPEAT_SHARE * len(texts)
 
 
 def _date_selector(blocks: Sequence[LexborNode]) -> str | None:

@@ -30,6 +30,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.extract.charset import decode_bytes, html_encoding
 from monitor.extract.guard import check_nesting
+from monitor.extract.headline import headline_text, is_label
 from monitor.extract.listings import listing_runs
 from monitor.extract.urls import canonical_url, item_key
 from monitor.models import ExtractError, Item, Rule
@@ -316,15 +317,22 @@ class _Scan:
     def in_heading(self, anchor: LexborNode) -> bool:
         return any(self.within(anchor, h) or self.within(h, anchor) for h in self.headings)
 
-    def heading_text(self, inside: LexborNode | None = None) -> str:
-        """Text of the highest-ranked non-empty heading (h2 before a kicker's h4)."""
+    def heading_text(self, skip: frozenset[int], story: list[LexborNode] | None = None) -> str:
+        """Headline text of the highest-ranked non-empty heading (h2 before a kicker's h4);
+        with `story` (the links to the item's article), only a heading that holds one of
+        them or lies inside one."""
         best, best_rank = "", 7
         for heading in self.headings:
             rank = int((heading.tag or "h7")[1])
-            if rank < best_rank and (inside is None or self.within(heading, inside)):
-                text = node_text(heading)
-                if text:
-                    best, best_rank = text, rank
+            if rank >= best_rank or is_label(heading):
+                continue
+            if story is not None and not any(
+                self.within(heading, a) or self.within(a, heading) for a in story
+            ):
+                continue
+            text = headline_text(heading, skip)
+            if text:
+                best, best_rank = text, rank
         return best
 
 
@@ -356,28 +364,49 @@ def _default_link(scan: _Scan, page: _Page) -> tuple[LexborNode, str] | None:
     return anchors[0]
 
 
-def _first_text(lookup: _Lookup, index: int, selector: str) -> str:
+def _first_title(lookup: _Lookup, index: int, selector: str, skip: frozenset[int]) -> str:
+    """Headline text of the first match of the rule's title selector that has some."""
     first = lookup.first(index, selector)
     if first is None:
         return ""
     for el in _then_rest(first, lookup, index, selector):
-        text = node_text(el)
+        text = headline_text(el, skip)
         if text:
             return text
     return ""
 
 
-def _title(scan: _Scan, link: LexborNode) -> str:
-    """Heading inside the link, the link's text, a heading of the item, attributes."""
+def _title(scan: _Scan, link: LexborNode, url: str, page: _Page, skip: frozenset[int]) -> str:
+    """The headline a reader sees (see extract.headline for what it leaves out): a heading
+    that holds a link to the item's article (or lies in one), the link's own text, another
+    link's to the same article, any heading of the item, the link's title and aria-label;
+    only then a caption inside the link (Le Monde's teasers are captioned images; Spiegel's
+    galleries caption the photo credit, which never counts) and an image's alt."""
+    story = [a for a in scan.anchors if page.url_of(a.attrs.get("href")) == url]
+    if all(a.mem_id != link.mem_id for a in story):
+        story.append(link)
+    others = [a for a in story if a.mem_id != link.mem_id]
     return (
-        scan.heading_text(inside=link)
-        or node_text(link)
-        or scan.heading_text()
+        scan.heading_text(skip, story)
+        or headline_text(link, skip)
+        or next((text for a in others if (text := headline_text(a, skip))), "")
+        or scan.heading_text(skip)
         or _attr(link, "title")
         or _attr(link, "aria-label")
+        or headline_text(link, skip, captions=True)
         or _first_alt(link)
         or ""
     )
+
+
+def _other_fields(lookup: _Lookup, index: int, rule: Rule) -> frozenset[int]:
+    """Elements the rule reads as another field (a kicker read as the section, a date):
+    never part of the title."""
+    ids: set[int] = set()
+    for selector in (rule.section, rule.date):
+        if selector:
+            ids.update(el.mem_id for el in lookup.all(index, selector))
+    return frozenset(ids)
 
 
 def _first_alt(node: LexborNode) -> str | None:
@@ -439,8 +468,9 @@ def item_from_block(lookup: _Lookup, index: int, page: _Page) -> Item | None:
     if found is None:
         return None
     link, url = found
-    title = _first_text(lookup, index, rule.title) if rule.title else ""
-    title = title or _title(scan or _Scan.of(lookup, index), link)
+    skip = _other_fields(lookup, index, rule)
+    title = _first_title(lookup, index, rule.title, skip) if rule.title else ""
+    title = title or _title(scan or _Scan.of(lookup, index), link, url, page, skip)
     marked = bool(page.markers) and page.has_marker(node.text(separator=" "))
     if marked:
         title = page.strip_markers(title)
