@@ -166,6 +166,24 @@ def test_a_caption_is_the_title_only_when_nothing_else_names_the_story() -> None
     assert items[url].title == "Six chiffres clés sur le mal-logement en France"
 
 
+# -- Telepolis: author, "heute, 18:00 Uhr" and a comment count inside the link -------------
+
+
+@needs_corpus
+def test_telepolis_titles_drop_author_time_and_comment_count() -> None:
+    body = page("de_telepolis_index_2020_feedless.html")
+    base = "https://www.heise.de/tp/"
+    rule = proposed(body, base)
+    assert rule.title == "header.tp_title"
+    assert extract_html(body, base, rule)[0].title == '"Wegen" oder "mit" COVID-19?'
+    # Without a title selector: the link's text, summary and all, but not what changes.
+    first = extract_html(body, base, Rule(item="article.news"))[0].title
+    assert first == (
+        '"Wegen" oder "mit" COVID-19? Die Zahl der Corona-Intensivpatienten steigt weiter '
+        "dramatisch"
+    )
+
+
 # -- what a title leaves out, on small pages ---------------------------------------------
 
 

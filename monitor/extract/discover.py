@@ -987,7 +987,11 @@ def _title_selector(page: _Page, blocks: Sequence[LexborNode], urls: Sequence[st
 
 def _title_options(block: LexborNode) -> Iterator[str]:
     """Selectors of the elements of a block that may hold its headline."""
+    from monitor.extract.headline import is_label
+
     for node in block.css(", ".join(_HEADINGS) + ", [class], [itemprop], [data-component]"):
+        if is_label(node):  # a kicker or a date named "teaser__title__kicker"
+            continue
         if node.tag in _HEADINGS:
             yield node.tag
         for cls in _classes(node):
@@ -1037,6 +1041,9 @@ def _same_headline(found: str, references: Sequence[str]) -> bool:
         if found in ref and len(found) >= 0.4 * len(ref):
             return True
         if ref in found and len(ref) >= 0.6 * len(found):
+            return True
+        # A link holding the headline and then the summary (Telepolis) starts with it.
+        if ref.startswith(found) and _is_headline(found):
             return True
     return False
 
