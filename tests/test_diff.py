@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from monitor.models import Change, Item, StoredItem
-from monitor.pipeline.diff import diff_items, rebaseline
+from monitor.pipeline.diff import diff_items, rebaseline, reread
 
 NOW = "2026-11-24T10:00:00+00:00"
 
@@ -167,3 +167,80 @@ def test_an_item_that_moved_into_a_box_below_bounds_no_removal_in_its_old_list()
     result = diff_items("s", known(*main), fresh, NOW, baseline=False, last_count=4)
     assert kinds(result) == []
     assert result.gone == ("https://x.test/4",)
+
+
+def test_a_listing_that_turned_over_with_its_last_item_in_a_box_after_it_removes_nothing():
+    main = in_listing(0, *(item(n) for n in range(7, 0, -1)))
+    # The whole main list is new; its old last item is shown in the "most read" box after it.
+    fresh = in_listing(0, *(item(n) for n in range(14, 7, -1))) + in_listing(1, item(1))
+    result = diff_items("s", known(*main), fresh, NOW, baseline=False, last_count=7)
+    assert kinds(result) == [("new", f"https://x.test/{n}") for n in range(14, 7, -1)]
+    assert result.gone == tuple(f"https://x.test/{n}" for n in range(7, 1, -1))
+
+
+def test_a_survivor_in_its_own_listing_still_bounds_removals_beside_a_box():
+    main = in_listing(0, *(item(n) for n in range(7, 0, -1)))
+    # 5 was taken down; 2 and 1 scrolled off, 1 into the box: 3 still bounds the main list.
+    fresh = in_listing(0, item(8), item(7), item(6), item(4), item(3)) + in_listing(1, item(1))
+    result = diff_items("s", known(*main), fresh, NOW, baseline=False, last_count=7)
+    assert kinds(result) == [("new", "https://x.test/8"), ("removed", "https://x.test/5")]
+
+
+def test_a_reread_tells_the_sites_news_and_not_what_only_the_new_rule_reads():
+    stored = [item(3, paywalled=False), item(2, paywalled=False), item(1, paywalled=False)]
+    # The old rule missed every paywall; the site published 4 and edited 2's headline.
+    old_reading = [item(4), item(3), item(2, "Headline 2, updated"), item(1)]
+    new_reading = [
+        item(4, paywalled=True),
+        item(3, paywalled=True),
+        item(2, "Headline 2, updated"),
+        item(1, paywalled=True),
+    ]
+    told = reread("s", known(*stored), old_reading, new_reading, NOW)
+    assert told is not None
+    result, summary = told
+    assert [(e.kind, e.item.key, e.item.paywalled, e.changes) for e in result.events] == [
+        ("new", "https://x.test/4", True, ()),
+        (
+            "changed",
+            "https://x.test/2",
+            False,
+            (Change("title", "Headline 2", "Headline 2, updated"),),
+        ),
+    ]
+    assert summary == "rule changed: 3 items now paywalled"
+    assert result.listed == tuple(new_reading) and result.gone == ()
+
+
+def test_a_reread_tells_a_field_only_where_both_rules_read_it_alike():
+    stored = [item(2, section="Politics"), item(1, section="Politics")]
+    # The site moved 2 to World and 1 to Sport; the new rule reads no section for 1.
+    old_reading = [item(2, section="World"), item(1, section="Sport")]
+    new_reading = [item(2, section="World"), replace(item(1), section=None)]
+    told = reread("s", known(*stored), old_reading, new_reading, NOW)
+    assert told is not None
+    result, _ = told
+    assert [(e.kind, e.item.key, e.changes) for e in result.events] == [
+        ("changed", "https://x.test/2", (Change("section", "Politics", "World"),)),
+    ]
+
+
+def test_a_reread_tells_a_removal_only_when_neither_rule_lists_the_item():
+    stored = [item(n) for n in (4, 3, 2, 1)]
+    old_reading = [item(4), item(2), item(1)]  # 3 is gone for the old rule
+    new_reading = [item(4), item(3), item(2), item(1)]  # the new rule still finds it
+    told = reread("s", known(*stored), old_reading, new_reading, NOW)
+    assert told is not None and told[0].events == ()
+    assert told[1] == "rule changed: 1 item found that was not listed"
+
+    told = reread("s", known(*stored), old_reading, [item(4), item(2), item(1)], NOW)
+    assert told is not None
+    assert kinds(told[0]) == [("removed", "https://x.test/3")]
+    assert told[0].gone == ("https://x.test/3",)
+
+
+def test_a_reread_whose_old_reading_looks_broken_is_left_to_a_silent_rebaseline():
+    stored = [item(n) for n in range(12)]
+    assert (
+        reread("s", known(*stored), [item(0), item(1)], [item(n) for n in range(12)], NOW) is None
+    )

@@ -3,7 +3,10 @@ and `removed` is judged within the list an item was in, not against a box after 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import Site
 from tests.listing_pages import check, page, source_table, write_config
@@ -66,3 +69,46 @@ def test_scroll_offs_at_the_end_of_the_main_list_above_a_most_read_box_are_not_r
     # A story taken down from the middle of the main list is still a removal.
     site.set("/politics", page([12, 11, 10, 9, 8, 6, 5, 4, 3], box=box))
     assert check(config).kinds() == [("removed", "Story number 7")]
+
+
+def profile_page(numbers: Iterable[int], box: Iterable[int] = ()) -> str:
+    """A section page in the markup the `pozirk` profile's item selector reads, with a
+    "Most read" box of the same teasers after the main list."""
+
+    def teaser(n: int) -> str:
+        return (
+            f'<article class="post"><span class="cat-links">Politics</span>'
+            f'<h2 class="entry-title"><a href="/en/news/{n}/">Story number {n}</a></h2></article>'
+        )
+
+    rows = "".join(teaser(n) for n in box)
+    aside = f'<aside class="most-read"><h3>Most read</h3>{rows}</aside>' if rows else ""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Politics</title></head><body>"
+        f"<main><h1>Politics</h1><div class='posts'>{''.join(map(teaser, numbers))}</div></main>"
+        f"{aside}</body></html>"
+    )
+
+
+def profile_source(url: str) -> str:
+    return f'[[sources]]\nname = "news"\nurl = "{url}"\nprofile = "pozirk"\n'
+
+
+@pytest.mark.parametrize("reading", ["rule", "profile"])
+def test_a_listing_turned_over_with_its_last_story_in_the_most_read_box_removes_nothing(
+    site: Site, tmp_path: Path, reading: str
+):
+    render, table = (profile_page, profile_source) if reading == "profile" else (page, None)
+    url = site.set("/politics", render(range(7, 0, -1)))
+    config = write_config(tmp_path, table(url) if table else source_table(url))
+    assert check(config).line() == "baseline, 7 items, no events"
+
+    # Seven new stories fill the main list; the old last one is now in the "most read" box.
+    site.set("/politics", render(range(14, 7, -1), box=[1]))
+    run = check(config)
+    assert run.kinds() == [("new", f"Story number {n}") for n in range(14, 7, -1)]
+    assert run.line() == "ok, 8 items, 7 new"
+
+    # A story taken down from the middle of the new main list is a removal again.
+    site.set("/politics", render([14, 13, 11, 10, 9, 8], box=[1]))
+    assert check(config).kinds() == [("removed", "Story number 12")]

@@ -13,12 +13,15 @@ Rules:
   `health` event saying so;
 - after a change of the source's rule, profile, kind or URL, the listing is re-read
   silently (`rebaseline`): what the new rule reads differently is summed up in one line.
+  Where the page can also be read with the old rule (`reread`), what the site did since
+  the last poll is still told: the old rule's reading against the stored listing is the
+  site's doing, and the new rule's reading says which of it the new rule sees alike.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from monitor.models import Change, Event, Item, StoredItem
 
@@ -89,32 +92,110 @@ def diff_items(
 def rebaseline(known: dict[str, StoredItem], fresh: list[Item]) -> tuple[DiffResult, str]:
     """The listing re-read after a rule change: no events, and one line that says what the
     new reading differs in, e.g. "rule changed: 3 items now paywalled"."""
+    listed_before = [s.item for s in _listed(known)]
+    return _reread_result(known, fresh, ()), rule_summary(listed_before, fresh)
+
+
+def reread(
+    source: str,
+    known: dict[str, StoredItem],
+    old_reading: list[Item],
+    new_reading: list[Item],
+    now: str,
+) -> tuple[DiffResult, str] | None:
+    """The listing re-read after a rule change, with what the site did since the last poll.
+
+    `old_reading` is the page read with the rule the stored listing was read with, so
+    `known` against it differs only by what the site did; `new_reading` is the same page
+    read with the new rule. Told: an item new on the site that the new rule lists too (as
+    the new rule reads it); a removal as the old rule's reading shows it, of an item the
+    new rule does not list either; a changed field only where both rules read that field
+    of the item alike (what the new rule reads differently is the rule's doing, not the
+    site's). The new reading is stored; the summary line compares the two readings of this
+    page. None when the old rule's reading looks broken (shrank or empty): it then tells
+    nothing about the site, and the caller re-reads silently."""
+    site = diff_items(
+        source, known, old_reading, now, baseline=False, last_count=len(_listed(known))
+    )
+    if site.suspect or any(e.kind == "health" for e in site.events):
+        return None
+    old_by_key = {item.key: item for item in old_reading}
+    new_by_key = {item.key: item for item in new_reading}
+    events: list[Event] = []
+    for event in site.events:
+        if event.item is None:
+            continue
+        key = event.item.key
+        now_read = new_by_key.get(key)
+        if event.kind == "removed":
+            if now_read is None:
+                events.append(event)
+        elif now_read is None:
+            continue  # the new rule does not list it: nothing to tell of it
+        elif event.kind == "new":
+            events.append(replace(event, item=now_read))
+        else:
+            changes = tuple(
+                Change(change.field, change.before, getattr(now_read, change.field))
+                for change in event.changes
+                if _read_alike(old_by_key[key], now_read, change.field)
+            )
+            if changes:
+                events.append(replace(event, item=now_read, changes=changes))
+    return _reread_result(known, new_reading, events), rule_summary(old_reading, new_reading)
+
+
+def _reread_result(
+    known: dict[str, StoredItem], fresh: list[Item], events: Sequence[Event]
+) -> DiffResult:
+    fresh_keys = {item.key for item in fresh}
+    gone = [s.item.key for s in _listed(known) if s.item.key not in fresh_keys]
+    return DiffResult(events=tuple(events), listed=tuple(fresh), gone=tuple(gone))
+
+
+def rule_summary(before: Sequence[Item], after: Sequence[Item]) -> str:
+    """What a reading of a page differs in from another (the old rule's, or the stored
+    listing): "rule changed: 3 items now paywalled, 1 item found that was not listed"."""
     counts: dict[str, int] = {}
 
     def count(what: str) -> None:
         counts[what] = counts.get(what, 0) + 1
 
-    fresh_keys = {item.key for item in fresh}
-    for item in fresh:
-        stored = known.get(item.key)
-        if stored is None or stored.position is None:
+    before_by_key = {item.key: item for item in before}
+    after_keys = {item.key for item in after}
+    for item in after:
+        earlier = before_by_key.get(item.key)
+        if earlier is None:
             count("items found that were not listed")
             continue
-        for change in item_changes(stored.item, item):
+        for change in item_changes(earlier, item):
             if change.field == "paywalled":
                 count("items now paywalled" if change.after else "items now free")
             else:
                 count(f"{change.field}s read differently")
-    gone = [
-        s.item.key
-        for s in known.values()
-        if s.position is not None and s.item.key not in fresh_keys
-    ]
+    gone = sum(1 for key in before_by_key if key not in after_keys)
     if gone:
-        counts["items no longer found"] = len(gone)
+        counts["items no longer found"] = gone
     parts = [f"{n} {_singular(what, n)}" for what, n in counts.items()]
-    summary = "rule changed: " + (", ".join(parts) if parts else "the page reads as before")
-    return DiffResult(events=(), listed=tuple(fresh), gone=tuple(gone)), summary
+    return "rule changed: " + (", ".join(parts) if parts else "the page reads as before")
+
+
+def _listed(known: dict[str, StoredItem]) -> list[StoredItem]:
+    """The items of the last listing, in page order."""
+    return sorted(
+        (s for s in known.values() if s.position is not None), key=lambda s: s.position or 0
+    )
+
+
+def _read_alike(first: Item, second: Item, name: str) -> bool:
+    """Do two readings of one item agree on a field? (A section one reading lacks is not
+    agreement: which of them is right cannot be told.)"""
+    if name == "paywalled":
+        return first.paywalled == second.paywalled
+    a, b = getattr(first, name), getattr(second, name)
+    if a is None or b is None:
+        return a is None and b is None
+    return _norm(str(a)) == _norm(str(b))
 
 
 def _singular(what: str, n: int) -> str:
@@ -139,24 +220,19 @@ def item_changes(before: Item, after: Item) -> tuple[Change, ...]:
 def _removals(
     source: str, known: dict[str, StoredItem], fresh: list[Item], now: str
 ) -> tuple[list[Event], list[str]]:
+    """An item that vanished is removed only while an item listed below it in its listing
+    at the last poll is still listed in that same listing now. A listing is known by its
+    place among the page's listings (the main list first, a "most read" box after it): an
+    item that moved into another listing bounds nothing in its old one, and a listing that
+    turned over completely removed nothing (its items scrolled off)."""
     listing_now = {item.key: item.listing for item in fresh}
-    listed_before = sorted(
-        (s for s in known.values() if s.position is not None), key=lambda s: s.position or 0
-    )
-    # Where each listing of the last poll is now: the listing most of its items are in
-    # (an item that moved from the main list into a "most read" box is not the main list).
-    votes: dict[int, Counter[int]] = {}
-    for stored in listed_before:
-        if stored.item.key in listing_now:
-            votes.setdefault(stored.item.listing, Counter())[listing_now[stored.item.key]] += 1
-    now_at = {before: min(c, key=lambda n: (-c[n], n)) for before, c in votes.items()}
+    listed_before = _listed(known)
     # Within each listing, the lowest position (oldest) still in it bounds what counts as
     # removed: below it, an item scrolled off the end of its own list.
     lowest_still_listed: dict[int, int] = {}
     for stored in listed_before:
-        listing = stored.item.listing
-        if listing_now.get(stored.item.key, -1) == now_at.get(listing):
-            lowest_still_listed[listing] = stored.position or 0
+        if listing_now.get(stored.item.key) == stored.item.listing:
+            lowest_still_listed[stored.item.listing] = stored.position or 0
     events: list[Event] = []
     gone: list[str] = []
     for stored in listed_before:
