@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,67 @@ def test_validate_rejects_a_max_retry_after_that_is_not_a_duration(tmp_path: Pat
         f"{config}:1: max_retry_after: 'soon' is not a duration: use seconds or '45s', '10m',"
         " '1h'" in result.stderr
     ), result.stderr
+
+
+def slow_refusal(site: Site, path: str) -> str:
+    """A 429 asking for a year, answered after a pause, so that requests made at once are
+    all in flight before the first answer arrives."""
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.5)
+        body = b"slow down"
+        request.send_response(429)
+        request.send_header("Retry-After", YEAR)
+        request.send_header("Content-Type", "text/plain")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return site.set(path, handler=handler)
+
+
+def test_sources_asked_at_once_to_wait_past_the_cap_tell_it_once_for_their_host(
+    site: Site, tmp_path: Path
+) -> None:
+    slow_refusal(site, "/limited")
+    slow_refusal(site, "/other")
+    config = tmp_path / "monitor.toml"
+    config.write_text(  # default concurrency: both sources are polled at once
+        'database = "state.db"\nmax_retry_after = "2s"\n'
+        f'[[sources]]\nname = "limited"\nurl = "{site.url("/limited")}"\n'
+        '[sources.rule]\nitem = "article"\n'
+        f'[[sources]]\nname = "other"\nurl = "{site.url("/other")}"\n'
+        '[sources.rule]\nitem = "article"\n',
+        encoding="utf-8",
+    )
+    notice = "127.0.0.1 asked to wait 365 days (Retry-After); polling again after the 2 s cap"
+
+    code, events, stderr = check(config)
+    # Both were asked; the first to get the answer tells it, the other is held.
+    assert len(site.requests_for("/limited")) == len(site.requests_for("/other")) == 1
+    assert code == 1, stderr
+    assert [(e["kind"], e["detail"]) for e in events] == [("health", notice)]
+    teller = events[0]["source"]
+    quiet = "other" if teller == "limited" else "limited"
+    assert f"{teller}: FAILED: HTTP 429 Too Many Requests" in stderr
+    assert f"{quiet}: held, 0 items, no events" in stderr
+    sources = status_json(config)
+    assert sources[teller]["health"] == sources[quiet]["health"]
+    assert sources[quiet]["health"].startswith("held by Retry-After until ")
+    assert sources[quiet]["consecutive_errors"] == 0
+
+    # The cap has passed and the host still asks for a year: the same outage, told already.
+    time.sleep(2.1)
+    code, events, stderr = check(config)
+    assert events == [], stderr
+    assert len(site.requests_for("/limited")) + len(site.requests_for("/other")) == 4
+
+    # The host answers again: the source that told the outage says it is over, once.
+    site.set("/limited", PAGE)
+    site.set("/other", PAGE)
+    time.sleep(2.1)
+    code, events, stderr = check(config)
+    assert code == 0, stderr
+    assert [(e["source"], e["kind"], e["detail"]) for e in events] == [
+        (teller, "health", "recovered: polling works again")
+    ]

@@ -89,3 +89,71 @@ def test_a_rule_edit_that_reads_the_page_as_before_says_so(site: Site, tmp_path:
 
     assert run.events == []
     assert "news: rule changed: the page reads as before" in run.stderr
+
+
+def test_a_rule_edit_tells_what_the_site_did_at_the_same_poll_and_nothing_the_rule_reads_anew(
+    site: Site, tmp_path: Path, hook: Webhook
+):
+    url = site.set("/politics", page(range(5, 0, -1), paid=[5, 3, 1]))
+    wrong = 'paywall_selector = ".lock"\n'
+    config = write_config(tmp_path, source_table(url, rule=wrong), channel=hook.url())
+    assert check(config).line() == "baseline, 5 items, no events"
+
+    # The paywall selector is fixed; meanwhile the site published a paywalled story 6 and
+    # edited the headline of story 4.
+    titles = {4: "Story number 4, updated"}
+    site.set("/politics", page(range(6, 0, -1), paid=[6, 5, 3, 1], titles=titles))
+    fixed = 'paywall_selector = ".plus"\n'
+    write_config(tmp_path, source_table(url, rule=fixed), channel=hook.url())
+    run = check(config)
+
+    assert run.code == 0, run.stderr
+    assert [
+        (e["kind"], e["title"], e["paywalled"], e["before"], e["after"]) for e in run.events
+    ] == [
+        ("new", "Story number 6", True, None, None),
+        (
+            "changed",
+            "Story number 4, updated",
+            False,
+            {"title": "Story number 4"},
+            {"title": "Story number 4, updated"},
+        ),
+    ]
+    # What the new rule reads differently on this page, the new story's paywall included.
+    assert "news: rule changed: 4 items now paywalled" in run.stderr
+    assert run.line() == "rebaseline, 6 items, 1 new, 1 changed"
+    # One message to the channel, a block per alert.
+    assert [block for m in hook.messages() for block in m.split("\n\n")] == [
+        f"🔒 Story number 6\nnews\n{site.url('/story/6')}",
+        "✏️ Story number 4, updated\nnews\nheadline changed from «Story number 4» to"
+        f" «Story number 4, updated»\n{site.url('/story/4')}",
+    ]
+    assert sorted(i["title"] for i in items(config) if i["paywalled"]) == [
+        "Story number 1",
+        "Story number 3",
+        "Story number 5",
+        "Story number 6",
+    ]
+    # The next poll reads as the new rule does: nothing more to tell.
+    assert check(config).kinds() == []
+    assert len(hook.messages()) == 1
+
+
+def test_a_rule_edit_with_a_new_url_re_reads_silently_whatever_the_site_did(
+    site: Site, tmp_path: Path, hook: Webhook
+):
+    old = site.set("/politics", page([3, 2, 1]))
+    config = write_config(tmp_path, source_table(old), channel=hook.url())
+    check(config)
+
+    new = site.set("/politics/all", page([4, 3, 2, 1], titles={2: "Story number 2, updated"}))
+    write_config(
+        tmp_path, source_table(new, rule='paywall_selector = ".plus"\n'), channel=hook.url()
+    )
+    run = check(config)
+    assert (run.code, run.events) == (0, []), run.stderr
+    assert "news: rule changed: 1 item found that was not listed, 1 title read differently" in (
+        run.stderr
+    )
+    assert hook.messages() == []

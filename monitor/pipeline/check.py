@@ -26,10 +26,18 @@ from monitor.models import (
     Item,
     Rule,
     Source,
+    StoredItem,
     StoreError,
 )
 from monitor.pipeline.articles import hold_removals
-from monitor.pipeline.diff import SHRINK_MIN_ITEMS, SHRINK_RATIO, diff_items, rebaseline
+from monitor.pipeline.diff import (
+    SHRINK_MIN_ITEMS,
+    SHRINK_RATIO,
+    DiffResult,
+    diff_items,
+    rebaseline,
+    reread,
+)
 from monitor.pipeline.fetch import Fetcher
 from monitor.pipeline.heal import with_proposal
 from monitor.pipeline.store import OutboxRow, SourceState, Store
@@ -78,11 +86,12 @@ def no_routes(events: Sequence[Event]) -> list[OutboxRow]:
     return []
 
 
-def rule_fingerprint(source: Source) -> str:
-    """A digest of what decides how the source's page is read: the program's reading
-    version, URL, kind, profile, rule and feed paywall categories. Settings left at their
-    defaults are left out, so that a new option added to the program does not count as a
-    change of every source's rule."""
+def rule_spec(source: Source) -> str:
+    """What decides how the source's page is read, as JSON: the program's reading version,
+    URL, kind, profile, rule and feed paywall categories. Settings left at their defaults
+    are left out, so that a new option added to the program does not count as a change of
+    every source's rule. Stored with the listing, so that the poll after a rule edit can
+    read the page with the rule the listing was read with (see `old_rule_source`)."""
     rule = {
         name: value
         for name, value in dataclasses.asdict(source.rule).items()
@@ -96,8 +105,48 @@ def rule_fingerprint(source: Source) -> str:
         "rule": rule,
         "paywall_categories": sorted(c.casefold() for c in source.paywall_categories),
     }
-    text = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=list)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return json.dumps(spec, sort_keys=True, ensure_ascii=False, default=list)
+
+
+def rule_fingerprint(source: Source) -> str:
+    """A digest of `rule_spec`: what the stored listing was read with is compared by it."""
+    return hashlib.sha256(rule_spec(source).encode("utf-8")).hexdigest()[:32]
+
+
+def old_rule_source(source: Source, stored_spec: str | None) -> Source | None:
+    """The source as it was configured when its listing was read (`stored_spec`, from
+    `rule_spec`), when this version can read the page as that one did: the same reading
+    version, URL and kind, and a rule this version knows. None otherwise (a spec from an
+    earlier version, or none stored)."""
+    try:
+        spec = json.loads(stored_spec or "")
+    except ValueError:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("rule"), dict):
+        return None
+    if (spec.get("reading"), spec.get("url"), spec.get("kind")) != (
+        READING_VERSION,
+        source.url,
+        source.kind,
+    ):
+        return None
+    fields: dict[str, object] = {}
+    for name, value in spec["rule"].items():
+        if name not in _RULE_DEFAULTS:
+            return None
+        default = _RULE_DEFAULTS[name]
+        fields[name] = tuple(value) if isinstance(default, tuple) and value is not None else value
+    profile = spec.get("profile")
+    categories = spec.get("paywall_categories") or []
+    if profile is not None and not isinstance(profile, str):
+        return None
+    try:
+        rule = Rule(**fields)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return dataclasses.replace(
+        source, rule=rule, profile=profile, paywall_categories=tuple(map(str, categories))
+    )
 
 
 _RULE_DEFAULTS = dataclasses.asdict(Rule())
@@ -143,6 +192,7 @@ async def _check_source(
     state = await store.run(store.source_state, source.name)
     if state.held_until:  # a Retry-After recorded by an earlier run
         fetcher.hold_host(source.url, state.held_until)
+    spec = rule_spec(source)
     fingerprint = rule_fingerprint(source)
     listing_known = state.has_baseline and state.item_count > 0
     rule_changed = listing_known and state.rule_fingerprint not in (None, fingerprint)
@@ -161,6 +211,20 @@ async def _check_source(
     except HostHeld as exc:
         return CheckOutcome(source.name, "held", error=str(exc), items=state.item_count)
     except FetchError as exc:
+        if exc.health_notice and exc.held_until and state.health != HEALTH_HELD:
+            # A wait past the cap is told once per host: by the first source that got
+            # the answer; the others on that host are held, as if not asked at all.
+            tells = await store.run(
+                store.claim_host_hold,
+                source.name,
+                source.url,
+                source.kind,
+                now(),
+                exc.held_until,
+                HEALTH_HELD,
+            )
+            if not tells:
+                return CheckOutcome(source.name, "held", error=str(exc), items=state.item_count)
         return await _record_failure(
             source,
             store,
@@ -195,6 +259,9 @@ async def _check_source(
             etag=result.etag,
             last_modified=result.last_modified,
             rule_fingerprint=None if rule_changed else fingerprint,
+            # Only with the fingerprint it goes with: an earlier version's listing gets the
+            # spec of the rule it was read with here, never the spec of an edit.
+            rule_spec=spec if state.rule_fingerprint in (None, fingerprint) else None,
         )
         status = "not-modified" if result.not_modified else "unchanged"
         return CheckOutcome(source.name, status, tuple(events), items=state.item_count)
@@ -224,7 +291,9 @@ async def _check_source(
     known = await store.run(store.load_items, source.name)
     note = None
     if rule_changed and items:
-        diff, note = rebaseline(known, items)
+        diff, note = await _reread(
+            source, state, known, items, body, result.url, content_type, executor, at
+        )
         log.info("%s: %s", source.name, note)
     else:
         diff = diff_items(
@@ -281,11 +350,41 @@ async def _check_source(
         item_count=None if diff.suspect else len(items),
         health=health,
         rule_fingerprint=None if diff.suspect else fingerprint,
+        rule_spec=None if diff.suspect else spec,
         suspect_polls=state.suspect_polls + 1 if diff.suspect else 0,
         keep_positions=diff.suspect,
     )
     status = "rebaseline" if note else "baseline" if not listing_known else "ok"
     return CheckOutcome(source.name, status, tuple(events), items=len(items), note=note)
+
+
+async def _reread(
+    source: Source,
+    state: SourceState,
+    known: dict[str, StoredItem],
+    items: list[Item],
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    executor: Executor | None,
+    at: str,
+) -> tuple[DiffResult, str]:
+    """The listing read with a new rule: what the site did since the last poll is told
+    where the page can also be read with the rule the stored listing was read with, and
+    that reading looks sound; otherwise the listing is re-read silently (a rule edit that
+    fixes a broken listing, a new URL or kind, an earlier version's listing)."""
+    old_source = None
+    if state.health != HEALTH_EMPTY and not state.suspect_polls:
+        old_source = old_rule_source(source, state.rule_spec)
+    if old_source is not None:
+        try:
+            old_items = await _extract(old_source, body, url, content_type, executor)
+        except ExtractError:
+            old_items = []
+        told = reread(source.name, known, old_items, items, at) if old_items else None
+        if told is not None:
+            return told
+    return rebaseline(known, items)
 
 
 async def _extract(

@@ -282,7 +282,8 @@ class SourceState:
     rule_fingerprint: str | None = None
     # Polls in a row whose listing looked broken (shrank or empty).
     suspect_polls: int = 0
-    # What the fingerprint is a digest of (check.rule_spec, JSON); None before version 10.
+    # What the fingerprint is a digest of (check.rule_spec, JSON); None when an earlier
+    # version recorded the listing.
     rule_spec: str | None = None
 
     @property
@@ -510,9 +511,7 @@ class Store:
                 (health, name, since),
             ).fetchall()
             if any(_host_of(other) == host for (other,) in told):
-                conn.execute(
-                    "UPDATE sources SET held_until = ? WHERE name = ?", (held_until, name)
-                )
+                conn.execute("UPDATE sources SET held_until = ? WHERE name = ?", (held_until, name))
                 return False
             conn.execute(
                 "UPDATE sources SET health = ?, last_poll = ? WHERE name = ?", (health, now, name)
