@@ -298,9 +298,12 @@ class Reader:
                     alerts.append((item_block("new", reading), reading.paywalled))
                 else:
                     changes = change_text(before, reading, paywall=paywall)
+                    # After a rule edit the item "as it was" is read with the new rule too:
+                    # a paywall flag the old rule misread was never the item's.
+                    was_paid = before.paywalled if paywall else reading.paywalled
                     if changes:
                         block = item_block("changed", reading, changes)
-                        alerts.append((block, before.paywalled or reading.paywalled))
+                        alerts.append((block, was_paid or reading.paywalled))
             alerts += self._removals(seen)
         for reading in listed:
             self.known[reading.url] = reading
