@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from monitor.extract.article import ArticleReading
     from monitor.extract.discover import Proposal
     from monitor.pipeline.check import CheckOutcome, Router
+    from monitor.pipeline.confirm import ArticleCheck
     from monitor.pipeline.fetch import Fetcher, FetchSettings
     from monitor.pipeline.preview import PreviewResult
     from monitor.pipeline.stats import Stats
@@ -103,6 +104,9 @@ class Discovery:
 
     base_url: str
     proposals: tuple[Proposal, ...]
+    # The best proposal's paywall mark held against a few of its article pages (a URL
+    # only, and only when asked); None when not checked.
+    articles: ArticleCheck | None = None
 
 
 # -- wiring -----------------------------------------------------------------------------------
@@ -725,13 +729,15 @@ class Monitor:
         chosen = select_sources(self.settings, [source])[0] if isinstance(source, str) else source
         return _run(lambda: self.preview_async(chosen), "preview")
 
-    async def discover_async(self, url: str, *, limit: int = 3) -> Discovery:
-        """Rules proposed for the listing page at `url`. Raises FetchError."""
-        return await discover_url(url, self.settings, limit=limit)
+    async def discover_async(self, url: str, *, limit: int = 3, articles: bool = True) -> Discovery:
+        """Rules proposed for the listing page at `url`, the best one's paywall mark
+        checked against a few article pages unless `articles` is False. Raises
+        FetchError."""
+        return await discover_url(url, self.settings, limit=limit, articles=articles)
 
-    def discover(self, url: str, *, limit: int = 3) -> Discovery:
+    def discover(self, url: str, *, limit: int = 3, articles: bool = True) -> Discovery:
         """`discover_async` for synchronous code."""
-        return _run(lambda: self.discover_async(url, limit=limit), "discover")
+        return _run(lambda: self.discover_async(url, limit=limit, articles=articles), "discover")
 
 
 def propose_rules(
@@ -820,15 +826,28 @@ def settings_without_config() -> Settings:
     return Settings(config_path="", database="", sources=())
 
 
-async def discover_url(url: str, settings: Settings | None, *, limit: int = 3) -> Discovery:
+async def discover_url(
+    url: str, settings: Settings | None, *, limit: int = 3, articles: bool = True
+) -> Discovery:
     """Rules proposed for the listing page at `url`, fetched with the HTTP settings of
-    `settings` (the fetcher's own defaults when None). Raises FetchError."""
-    from monitor.pipeline.fetch import FetchSettings
+    `settings` (the fetcher's own defaults when None). With `articles`, the best
+    proposal's paywall mark is checked against a few of its article pages, through the
+    same fetcher (its per-host limits count the listing's request too). Raises
+    FetchError for the listing; an article page that fails is counted in the check."""
+    import dataclasses
+
+    from monitor.pipeline.confirm import check_listing
+    from monitor.pipeline.fetch import Fetcher, FetchSettings
     from monitor.pipeline.look import look_at
 
     fetch = fetch_settings(settings) if settings is not None else FetchSettings()
-    found = await look_at(url, fetch)
-    return propose_rules(found.body, found.url, found.content_type, limit=limit)
+    async with Fetcher(fetch) as fetcher:
+        found = await look_at(url, fetch, fetcher)
+        discovery = propose_rules(found.body, found.url, found.content_type, limit=limit)
+        if not articles or found.kind != "html" or not discovery.proposals:
+            return discovery
+        check = await check_listing(found, discovery.proposals[0], fetcher)
+    return dataclasses.replace(discovery, articles=check)
 
 
 __all__ = [

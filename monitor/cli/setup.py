@@ -161,6 +161,11 @@ def _duration(seconds: float) -> str:
     default=None,
     help="When the page advertises a feed: take the feed, or the page itself.",
 )
+@click.option(
+    "--articles/--no-articles",
+    default=True,
+    help="Check the proposed paywall mark against a few article pages.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask; add what was found.")
 @click.pass_obj
 def sources_add(
@@ -171,13 +176,15 @@ def sources_add(
     channel: str | None,
     profile: str | None,
     prefer_feed: bool | None,
+    articles: bool,
     yes: bool,
 ) -> None:
     """Add a page or feed: fetch it, find its items (and paywall mark), append it to the file.
 
     A feed is added as a feed. A page that advertises feeds offers them (--feed takes the
     first, --page the page). For a listing page a rule is proposed (see `monitor
-    discover`) and its first items shown. The file keeps its comments and layout; the
+    discover`) and its first items shown, its paywall mark checked against up to 6
+    article pages (--no-articles: none). The file keeps its comments and layout; the
     result is validated before it is written, atomically. A running `monitor run` picks
     the change up within seconds.
 
@@ -242,7 +249,8 @@ def sources_add(
             table = source_table(name, url, kind="feed", interval=interval)
             comment = feed_comment(len(items))
         else:
-            table, comment = _page_source(found, name, url, interval, profile)
+            check_with = fetch_settings(settings) if articles else None
+            table, comment = _page_source(found, name, url, interval, profile, check_with)
     except MonitorError as exc:
         fail(str(exc), EXIT_SOURCE_FAILED)
     after = add_source(before, table, comment)
@@ -296,9 +304,18 @@ def _choose_feed(
 
 
 def _page_source(
-    found: Any, name: str, url: str, interval: str | None, profile: str | None
+    found: Any,
+    name: str,
+    url: str,
+    interval: str | None,
+    profile: str | None,
+    check_with: Any = None,
 ) -> tuple[dict[str, Any], str]:
-    """The table and comment for an HTML page: a profile's rule, or a discovered one."""
+    """The table and comment for an HTML page: a profile's rule, or a discovered one whose
+    paywall mark is checked against a few article pages when `check_with` (the fetch
+    settings) is given."""
+    import asyncio
+
     from monitor.config.profiles import load_profile
     from monitor.extract.discover import discover, rule_table
     from monitor.extract.html import extract_html
@@ -323,12 +340,19 @@ def _page_source(
     click.echo(f"Proposed rule: {best.items} items, {best.paywalled} paywalled.")
     if best.paywall is not None:
         click.echo(f"Paywall: {paywall_summary(best)}.")
+    check = None
+    if check_with is not None:
+        from monitor.pipeline.confirm import check_listing_at
+
+        check = asyncio.run(check_listing_at(found, best, check_with))
+        if check is not None:
+            click.echo(check.sentence())
     click.echo(rule_toml(rule_table(best.rule)))
     print_items(best.sample)
     if len(proposals) > 1:
         click.echo("(other readings of the page: `monitor discover URL`)")
     table = source_table(name, url, interval=interval, rule=rule_table(best.rule))
-    return table, page_comment(best)
+    return table, page_comment(best, articles=check)
 
 
 @sources.command("remove")
@@ -465,12 +489,22 @@ def sources_fix(obj: Context, name: str, yes: bool) -> None:
 @click.option(
     "--limit", default=3, show_default=True, type=click.IntRange(min=1), help="How many proposals."
 )
+@click.option(
+    "--articles/--no-articles",
+    default=True,
+    help="For a URL: check the best proposal's paywall mark against a few article pages.",
+)
 @click.pass_obj
-def discover(obj: Context, target: str, as_json: bool, base_url: str | None, limit: int) -> None:
+def discover(
+    obj: Context, target: str, as_json: bool, base_url: str | None, limit: int, articles: bool
+) -> None:
     """Propose rules for a listing page: item, title, section, date and paywall selectors.
 
     Ranked best first, each with the number of items and paywalled items the extractor
-    finds with it. TARGET may be a URL or a saved HTML file.
+    finds with it. TARGET may be a URL or a saved HTML file. For a URL, up to 6 article
+    pages of the best proposal (half marked paywalled, half not) are fetched one after
+    another and their own isAccessibleForFree / content tier is held against the mark
+    (--no-articles: none); a file is never followed.
 
     Example: monitor discover https://www.spiegel.de/politik/ --json
     """
@@ -492,7 +526,7 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
         except ConfigError:
             settings = None  # the fetcher's defaults
         try:
-            found = asyncio.run(discover_url(target, settings, limit=limit))
+            found = asyncio.run(discover_url(target, settings, limit=limit, articles=articles))
         except FetchError as exc:
             fail(f"{target}: {exc}", EXIT_SOURCE_FAILED)
     else:
@@ -504,8 +538,13 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
             fail(f"cannot read {target}: {exc.strerror}{hint}", EXIT_CONFIG)
         found = propose_rules(body, base_url or saved_page_url(body), limit=limit)
     base, proposals = found.base_url, found.proposals
+    check = found.articles
     if as_json:
-        click.echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
+        listed = [
+            {**p.to_json(), "articles": check.to_json() if check and rank == 0 else None}
+            for rank, p in enumerate(proposals)
+        ]
+        click.echo(json.dumps(listed, ensure_ascii=False, indent=2))
         return
     if not proposals:
         fail(f"{target}: found no list of articles", EXIT_SOURCE_FAILED)
@@ -518,6 +557,8 @@ def discover(obj: Context, target: str, as_json: bool, base_url: str | None, lim
             click.echo(f"    paywall: {paywall_summary(proposal)}")
         for other in proposal.paywall_alternatives[:3]:
             click.echo(f"    or:      {other.evidence} (marks {other.marked})")
+        if rank == 1 and check is not None:
+            click.echo(f"    {check.text()}")
         click.echo(rule_toml(rule_table(proposal.rule)))
     click.echo(f"First items of #1 ({base}):")
     print_items(proposals[0].sample)

@@ -16,7 +16,8 @@ from monitor.models import FetchError, Item
 
 if TYPE_CHECKING:
     from monitor.extract.discover import Proposal
-    from monitor.pipeline.fetch import FetchSettings
+    from monitor.pipeline.confirm import ArticleCheck
+    from monitor.pipeline.fetch import Fetcher, FetchSettings
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,18 @@ class Found:
     feeds: tuple[dict[str, str], ...] = ()
 
 
-async def look_at(url: str, settings: FetchSettings) -> Found:
-    """Fetch `url` and tell a feed from a page. Raises FetchError."""
+async def look_at(url: str, settings: FetchSettings, fetcher: Fetcher | None = None) -> Found:
+    """Fetch `url` and tell a feed from a page. Raises FetchError. `fetcher`: one to
+    share with what follows (the article check), else one of its own."""
     from monitor.extract.html import discover_feeds
     from monitor.pipeline.fetch import Fetcher
     from monitor.pipeline.preview import looks_like_feed
 
-    async with Fetcher(settings) as fetcher:
+    if fetcher is not None:
         result = await fetcher.fetch(url)
+    else:
+        async with Fetcher(settings) as own:
+            result = await own.fetch(url)
     if not result.body:
         raise FetchError(f"HTTP {result.status} with an empty body", result.status)
     content_type = result.header("content-type")
@@ -76,8 +81,11 @@ def source_table(
     return table
 
 
-def page_comment(proposal: Proposal, today: date | None = None) -> str:
-    """The comment written above a discovered source: when, and what the rule finds."""
+def page_comment(
+    proposal: Proposal, today: date | None = None, articles: ArticleCheck | None = None
+) -> str:
+    """The comment written above a discovered source: when, what the rule finds, and what
+    the article pages said of its paywall mark (when they were checked)."""
     when = (today or date.today()).isoformat()
     lines = [f"Added by `monitor sources add` on {when}: {proposal.items} items"]
     if proposal.paywall is not None:
@@ -85,6 +93,8 @@ def page_comment(proposal: Proposal, today: date | None = None) -> str:
         lines.append(f"(paywall: {paywall_summary(proposal)}).")
     else:
         lines[0] += "; no paywall mark found."
+    if articles is not None:
+        lines.append(articles.sentence())
     lines.append("Check it with `monitor preview NAME`; edit the selectors as you like.")
     return "\n".join(lines)
 
