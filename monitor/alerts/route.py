@@ -21,40 +21,11 @@ from typing import Any
 
 from monitor.extract.urls import alert_identity
 from monitor.models import Channel, Event, Item
-from monitor.patterns import compile_linear
+from monitor.patterns import PLAIN_LETTERS, compile_linear
 
 REGEX_PREFIX = "re:"
 
-# Letters that carry no combining mark under NFKD but have a plain Latin reading.
-_LETTERS = str.maketrans(
-    {
-        "ł": "l",
-        "Ł": "L",
-        "ø": "o",
-        "Ø": "O",
-        "đ": "d",
-        "Đ": "D",
-        "ð": "d",
-        "Ð": "D",
-        "ħ": "h",
-        "Ħ": "H",
-        "ı": "i",
-        "ŀ": "l",
-        "Ŀ": "L",
-        "ŧ": "t",
-        "Ŧ": "T",
-        "ß": "ss",
-        "ẞ": "SS",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "þ": "th",
-        "Þ": "TH",
-        "ĸ": "k",
-        "ŉ": "n",
-    }
-)
+_LETTERS = str.maketrans(PLAIN_LETTERS)
 
 
 @lru_cache(maxsize=4096)

@@ -22,38 +22,12 @@ import re
 import sqlite3
 import unicodedata
 
-# Letters that FTS5's unicode61 tokenizer keeps as they are with remove_diacritics 2, and
-# their plain reading (both cases: SQL's replace() is case-sensitive). Changing this table
-# needs a migration that recreates the triggers and re-indexes.
-LETTERS: dict[str, str] = {
-    "ł": "l",
-    "Ł": "L",
-    "ø": "o",
-    "Ø": "O",
-    "đ": "d",
-    "Đ": "D",
-    "ð": "d",
-    "Ð": "D",
-    "ħ": "h",
-    "Ħ": "H",
-    "ı": "i",
-    "ŀ": "l",
-    "Ŀ": "L",
-    "ŧ": "t",
-    "Ŧ": "T",
-    "ß": "ss",
-    "ẞ": "SS",
-    "æ": "ae",
-    "Æ": "AE",
-    "œ": "oe",
-    "Œ": "OE",
-    "þ": "th",
-    "Þ": "TH",
-    "ĸ": "k",
-    "ŉ": "n",
-    "ё": "е",
-    "Ё": "Е",
-}
+from monitor.patterns import PLAIN_LETTERS
+
+# Letters that FTS5's unicode61 tokenizer keeps as they are with remove_diacritics 2 (see
+# monitor.patterns.PLAIN_LETTERS). Changing that table needs a migration that recreates the
+# triggers and re-indexes.
+LETTERS = PLAIN_LETTERS
 _TRANSLATE = str.maketrans(LETTERS)
 # Words this long or longer also find the indexed words one typo away, at most this many.
 TYPO_MIN = 5
