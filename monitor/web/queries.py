@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from monitor.models import Change, Event, Item, StoreError
+from monitor.models import Event, StoreError
 from monitor.pipeline.search import match_query
 
 BUSY_TIMEOUT_S = 5.0
@@ -170,25 +170,9 @@ def item(conn: sqlite3.Connection, item_id: int) -> ItemRow | None:
 
 def event_of(row: Sequence[Any]) -> Event:
     """An events row (EVENT_COLUMNS) as an Event."""
-    import json
+    from monitor.pipeline.store import event_from_row
 
-    _id, at, source, kind, key, url, title, section, published, paywalled, changes, detail = row[
-        :12
-    ]
-    entry = (
-        Item(
-            key=key,
-            url=url,
-            title=title or "",
-            section=section,
-            published=published,
-            paywalled=bool(paywalled),
-        )
-        if key is not None
-        else None
-    )
-    parsed = tuple(Change(c["field"], c["before"], c["after"]) for c in json.loads(changes or "[]"))
-    return Event(kind=kind, source=source, at=at, item=entry, changes=parsed, detail=detail)
+    return event_from_row(row[:12])
 
 
 def history(conn: sqlite3.Connection, found: ItemRow) -> list[EventRow]:
