@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from monitor.models import Change, Item, StoredItem
-from monitor.pipeline.diff import diff_items, rebaseline, reread
+from monitor.pipeline.diff import diff_items, rebaseline, reread, same_listing
 
 NOW = "2026-11-24T10:00:00+00:00"
 
@@ -244,3 +244,18 @@ def test_a_reread_whose_old_reading_looks_broken_is_left_to_a_silent_rebaseline(
     assert (
         reread("s", known(*stored), [item(0), item(1)], [item(n) for n in range(12)], NOW) is None
     )
+
+
+def test_a_new_address_lists_the_same_listing_when_most_of_each_is_known_to_the_other():
+    stored = known(*[item(n) for n in range(10, 0, -1)])  # 10 newest ... 1 oldest
+    # Two stories published on top, two scrolled off the end: the same listing.
+    assert same_listing(stored, [item(12), item(11), *[item(n) for n in range(10, 2, -1)]])
+    # A shorter view of it: its newest five.
+    assert same_listing(stored, [item(n) for n in range(10, 5, -1)])
+    # Another section of the site that shares two stories with it.
+    assert not same_listing(stored, [*[item(n) for n in range(30, 22, -1)], item(10), item(9)])
+    # A home page that shows all ten among thirty others: the listing is not the page.
+    assert not same_listing(stored, [item(n) for n in range(40, 0, -1)])
+    # A view of only the oldest ones is not the listing's newest.
+    assert not same_listing(stored, [item(3), item(2), item(1)])
+    assert not same_listing(stored, [])

@@ -1,5 +1,7 @@
 """Rule changes are not site changes: after an edit of a source's rule or URL the page is
-re-read silently, whatever the server answers, and only real changes alert afterwards."""
+re-read, whatever the server answers, without alerting what only the new rule or address
+reads differently; what the site itself did meanwhile is told where the old rule can read
+the page and the address still lists the same items. Only real changes alert afterwards."""
 
 from __future__ import annotations
 
@@ -140,20 +142,72 @@ def test_a_rule_edit_tells_what_the_site_did_at_the_same_poll_and_nothing_the_ru
     assert len(hook.messages()) == 1
 
 
-def test_a_rule_edit_with_a_new_url_re_reads_silently_whatever_the_site_did(
+def test_a_rule_edit_with_a_new_url_of_another_listing_re_reads_silently_whatever_the_site_did(
     site: Site, tmp_path: Path, hook: Webhook
 ):
     old = site.set("/politics", page([3, 2, 1]))
     config = write_config(tmp_path, source_table(old), channel=hook.url())
     check(config)
 
-    new = site.set("/politics/all", page([4, 3, 2, 1], titles={2: "Story number 2, updated"}))
+    # Another section, which also lists story 2, under a headline edited since.
+    new = site.set("/world", page([14, 13, 12, 11, 2], titles={2: "Story number 2, updated"}))
     write_config(
         tmp_path, source_table(new, rule='paywall_selector = ".plus"\n'), channel=hook.url()
     )
     run = check(config)
     assert (run.code, run.events) == (0, []), run.stderr
-    assert "news: rule changed: 1 item found that was not listed, 1 title read differently" in (
-        run.stderr
-    )
+    assert (
+        "news: rule changed: 4 items found that were not listed, 1 title read differently,"
+        " 2 items no longer found (the new address does not list the stored items:"
+        " re-read silently)"
+    ) in run.stderr
+    assert run.line() == "rebaseline, 5 items, no events"
     assert hook.messages() == []
+
+
+@pytest.mark.parametrize(
+    "new_path", ["/politics/", "/politics?view=list", "/mirror/politics"], ids=str
+)
+def test_a_source_moved_to_another_address_of_its_listing_tells_what_the_site_published(
+    site: Site, tmp_path: Path, hook: Webhook, new_path: str
+):
+    old = site.set("/politics", page([5, 4, 3, 2, 1]))
+    config = write_config(tmp_path, source_table(old), channel=hook.url())
+    assert check(config).line() == "baseline, 5 items, no events"
+
+    # The same listing at another address; meanwhile story 6 was published and story 1
+    # scrolled off the end.
+    new = site.set(new_path, page([6, 5, 4, 3, 2]))
+    write_config(tmp_path, source_table(new), channel=hook.url())
+    run = check(config)
+
+    assert run.code == 0, run.stderr
+    assert run.kinds() == [("new", "Story number 6")]
+    assert (
+        "news: rule changed: the page reads as before (the new address lists the same items)"
+        in run.stderr
+    )
+    assert run.line() == "rebaseline, 5 items, 1 new"
+    assert hook.messages() == [f"Story number 6\nnews\n{site.url('/story/6')}"]
+    # The next poll at the new address is a plain one.
+    assert check(config).line() == "not-modified, 5 items, no events"
+
+
+def test_a_source_moved_to_another_section_while_a_story_was_published_alerts_nothing(
+    site: Site, tmp_path: Path, hook: Webhook
+):
+    old = site.set("/politics", page([5, 4, 3, 2, 1]))
+    config = write_config(tmp_path, source_table(old), channel=hook.url())
+    check(config)
+
+    site.set("/politics", page([6, 5, 4, 3, 2]))
+    new = site.set("/world", page([26, 25, 24, 23, 22, 6]))
+    write_config(tmp_path, source_table(new), channel=hook.url())
+    run = check(config)
+
+    assert (run.code, run.events) == (0, []), run.stderr
+    assert run.line() == "rebaseline, 6 items, no events"
+    assert hook.messages() == []
+    # The new section's own news is told from then on.
+    site.set("/world", page([27, 26, 25, 24, 23, 22]))
+    assert check(config).kinds() == [("new", "Story number 27")]

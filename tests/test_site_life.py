@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -59,11 +58,9 @@ STEPS = int(os.environ.get("SITE_LIFE_STEPS") or 20)
 
 # Behaviour the pipeline does not have yet; each name switches off the steps that need it,
 # so the rest of the model is still checked (SITE_LIFE_PENDING="" checks everything).
-# - `url_edit_with_news`: the source moved to another address of its listing between two
-#   polls while the site published or edited an article; the poll at the new address
-#   re-reads silently, so that news is not told. (Also known: `rule_edit_with_news` and
-#   `box_after_turnover`, both in now.)
-NOT_YET = "url_edit_with_news"
+# None now: `rule_edit_with_news`, `box_after_turnover` and `url_edit_with_news` (news at
+# the poll after a move to another address of the listing) are all in.
+NOT_YET = ""
 PENDING: frozenset[str] = frozenset(
     name for name in os.environ.get("SITE_LIFE_PENDING", NOT_YET).split(",") if name
 )
@@ -576,7 +573,6 @@ def test_news_from_the_site_at_the_poll_after_a_rule_edit_is_told() -> None:
     assert told == [[], ["changed #2: moved from section Society to Economy"]]
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: url_edit_with_news (see NOT_YET)")
 def test_news_from_the_site_at_the_poll_after_a_new_address_is_told() -> None:
     told = live({}, lambda m: m.edit_rule("path", "publish", 1))
     assert told == [[], ["new #4"]]

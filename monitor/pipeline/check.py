@@ -37,6 +37,7 @@ from monitor.pipeline.diff import (
     diff_items,
     rebaseline,
     reread,
+    same_listing,
 )
 from monitor.pipeline.fetch import Fetcher
 from monitor.pipeline.heal import with_proposal
@@ -58,6 +59,10 @@ NO_ITEMS = (
     "no items found on the page, so there is nothing to take as the baseline"
     " (see what the rule finds with `monitor preview`)"
 )
+
+# What the note of the poll after a move to a new URL adds (see `_reread`).
+SAME_LISTING = "the new address lists the same items"
+ANOTHER_LISTING = "the new address does not list the stored items: re-read silently"
 
 
 @dataclass(frozen=True)
@@ -115,20 +120,19 @@ def rule_fingerprint(source: Source) -> str:
 
 def old_rule_source(source: Source, stored_spec: str | None) -> Source | None:
     """The source as it was configured when its listing was read (`stored_spec`, from
-    `rule_spec`), when this version can read the page as that one did: the same reading
-    version, URL and kind, and a rule this version knows. None otherwise (a spec from an
-    earlier version, or none stored)."""
+    `rule_spec`), URL included, when this version can read a page as that one did: the
+    same reading version and kind, and a rule this version knows. None otherwise (a spec
+    from an earlier version, or none stored)."""
     try:
         spec = json.loads(stored_spec or "")
     except ValueError:
         return None
     if not isinstance(spec, dict) or not isinstance(spec.get("rule"), dict):
         return None
-    if (spec.get("reading"), spec.get("url"), spec.get("kind")) != (
-        READING_VERSION,
-        source.url,
-        source.kind,
-    ):
+    if (spec.get("reading"), spec.get("kind")) != (READING_VERSION, source.kind):
+        return None
+    url = spec.get("url")
+    if not isinstance(url, str):
         return None
     fields: dict[str, object] = {}
     for name, value in spec["rule"].items():
@@ -145,7 +149,11 @@ def old_rule_source(source: Source, stored_spec: str | None) -> Source | None:
     except TypeError:
         return None
     return dataclasses.replace(
-        source, rule=rule, profile=profile, paywall_categories=tuple(map(str, categories))
+        source,
+        url=url,
+        rule=rule,
+        profile=profile,
+        paywall_categories=tuple(map(str, categories)),
     )
 
 
@@ -372,17 +380,27 @@ async def _reread(
     """The listing read with a new rule: what the site did since the last poll is told
     where the page can also be read with the rule the stored listing was read with, and
     that reading looks sound; otherwise the listing is re-read silently (a rule edit that
-    fixes a broken listing, a new URL or kind, an earlier version's listing)."""
+    fixes a broken listing, a new kind, an earlier version's listing). After a move to a
+    new URL the site's doing is told only when the new address lists the stored listing
+    (see `same_listing`: another address of the same section); a new URL that lists
+    something else (another section) is re-read silently."""
     old_source = None
     if state.health != HEALTH_EMPTY and not state.suspect_polls:
         old_source = old_rule_source(source, state.rule_spec)
+    moved = old_source is not None and old_source.url != source.url
     if old_source is not None:
         try:
             old_items = await _extract(old_source, body, url, content_type, executor)
         except ExtractError:
             old_items = []
+        if moved and not same_listing(known, old_items):
+            diff, summary = rebaseline(known, items)
+            return diff, f"{summary} ({ANOTHER_LISTING})"
         told = reread(source.name, known, old_items, items, at) if old_items else None
         if told is not None:
+            if moved:
+                diff, summary = told
+                return diff, f"{summary} ({SAME_LISTING})"
             return told
     return rebaseline(known, items)
 

@@ -15,7 +15,8 @@ Rules:
   silently (`rebaseline`): what the new rule reads differently is summed up in one line.
   Where the page can also be read with the old rule (`reread`), what the site did since
   the last poll is still told: the old rule's reading against the stored listing is the
-  site's doing, and the new rule's reading says which of it the new rule sees alike.
+  site's doing, and the new rule's reading says which of it the new rule sees alike. After
+  a move to a new URL, only when the new address lists the stored listing (`same_listing`).
 """
 
 from __future__ import annotations
@@ -143,6 +144,31 @@ def reread(
             if changes:
                 events.append(replace(event, item=now_read, changes=changes))
     return _reread_result(known, new_reading, events), rule_summary(old_reading, new_reading)
+
+
+def same_listing(known: dict[str, StoredItem], reading: Sequence[Item]) -> bool:
+    """Does `reading` (a page at a new address, read with the rule the stored listing was
+    read with) list the stored listing, e.g. the same section over https, with a trailing
+    slash or at a mirror? Yes when most of what each lists the other knows too:
+
+    - at least half of the stored listing's newest items are listed: its first as many
+      as the reading lists, since a listing loses its oldest items off the end (and
+      another view of it may show fewer), while its newest stay longest;
+    - at least half of the reading's items are known: so a page that merely contains the
+      listing among much else (a home page that shows a section's stories too) is not
+      taken for it, and what the move could tell as `new` is never more than what was
+      known already.
+
+    A listing whose keys all changed with the address (relative links over another scheme
+    or host) shares nothing: it is another listing to this test."""
+    listed = [stored.item.key for stored in _listed(known)]
+    keys = {item.key for item in reading}
+    if not listed or not keys:
+        return False
+    newest = listed[: len(keys)]
+    still_listed = sum(1 for key in newest if key in keys)
+    known_now = sum(1 for key in keys if key in known)
+    return still_listed * 2 >= len(newest) and known_now * 2 >= len(keys)
 
 
 def _reread_result(
