@@ -101,3 +101,13 @@ def test_the_daemon_prunes_by_its_setting(tmp_path: Path):
     assert asyncio.run(daemon(settings.keep_events).prune_events()) == 1
     assert history(store) == [("T2", "sent")]
     store.close()
+
+
+def test_the_request_log_of_monitor_stats_is_pruned_with_the_events(tmp_path: Path):
+    store = Store.open(tmp_path / "m.db")
+    for day in (1, 2, 3):
+        store.record_fetch("s", f"2026-03-0{day}T08:00:00+00:00", "listing", 200, 1000)
+    store.prune_events("2026-03-02T00:00:00+00:00", batch=1)
+    rows = store.conn.execute("SELECT at FROM fetches ORDER BY at").fetchall()
+    assert [r[0] for r in rows] == ["2026-03-02T08:00:00+00:00", "2026-03-03T08:00:00+00:00"]
+    store.close()

@@ -818,7 +818,16 @@ class Store:
     def prune_events(self, before: str, batch: int = 5000) -> int:
         """Drop events recorded before `before` (ISO UTC) that owe no pending alert, with
         their sent or given-up outbox rows; a batch per transaction, so the daemon's polls
-        are never held up for long. Returns how many events went."""
+        are never held up for long. The request log behind `monitor stats` older than
+        `before` goes too. Returns how many events went."""
+        while True:
+            with self.transaction() as conn:
+                gone = conn.execute(
+                    "DELETE FROM fetches WHERE id IN (SELECT id FROM fetches WHERE at < ? LIMIT ?)",
+                    (before, batch),
+                ).rowcount
+            if gone < batch:
+                break
         dropped = 0
         while True:
             with self.transaction() as conn:
