@@ -13,6 +13,7 @@ Times are stored to the second, so figures are too. Requests are counted by `met
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from collections.abc import AsyncIterator, Sequence
@@ -244,16 +245,32 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+FetchRow = tuple[str, str, str, int | None, int]  # source, at, what, status, bytes
+
+
 @asynccontextmanager
-async def metered(fetcher: Fetcher, source: Source, store: Store) -> AsyncIterator[Fetcher]:
+async def metered(
+    fetcher: Fetcher, source: Source, store: Store, log: list[FetchRow] | None = None
+) -> AsyncIterator[Fetcher]:
     """`fetcher` for one listing poll of `source`; its requests and bytes are recorded
-    (for `monitor stats`) once the poll is done. Recording never fails the poll."""
+    (for `monitor stats`) once the poll is done, or added to `log` for the caller to record
+    with the others of its round (one transaction instead of one per poll). Recording never
+    fails the poll."""
     counting = _Metered(fetcher)
     try:
         yield cast("Fetcher", counting)
     finally:
-        for at, status, size in counting.fetched:
-            try:
-                await store.run(store.record_fetch, source.name, at, "listing", status, size)
-            except Exception:  # a statistic is not worth a failed poll
-                break
+        rows = [(source.name, at, "listing", status, size) for at, status, size in counting.fetched]
+        if log is not None:
+            log.extend(rows)
+        elif rows:
+            await record_fetches(store, rows)
+
+
+async def record_fetches(store: Store, rows: list[FetchRow]) -> None:
+    """Record requests for `monitor stats`; a database error here is not worth a failed
+    poll, so it is dropped."""
+    if not rows:
+        return
+    with contextlib.suppress(Exception):  # a statistic is not worth a failed poll
+        await store.run(store.record_fetches, rows)
