@@ -127,6 +127,15 @@ def site() -> Iterator[Site]:
     server.close()
 
 
+@pytest.fixture
+def hooks() -> Iterator[list]:
+    """Webhook receivers a test starts (see receivers.webhook); stopped after it."""
+    made: list = []
+    yield made
+    for hook in made:
+        hook.stop()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -130,3 +130,15 @@ class TelegramStandIn:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def webhook(hooks: list[Webhook], mode: str = "ok") -> Webhook:
+    """A webhook receiver on a free port, started unless `mode` is "down", stopped with the
+    test's `hooks` fixture."""
+    from tests.conftest import free_port
+
+    hook = Webhook(free_port(), mode=mode)
+    if mode != "down":
+        hook.start()
+    hooks.append(hook)
+    return hook

@@ -220,14 +220,6 @@ def test_telegram_receives_the_exact_html_message(
 # -- crashes ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def hooks() -> Iterator[list[Webhook]]:
-    made: list[Webhook] = []
-    yield made
-    for hook in made:
-        hook.stop()
-
-
 def test_no_notify_then_outbox_then_check_delivers(site: Site, tmp_path: Path, hooks) -> None:
     hook = Webhook(free_port()).start()
     hooks.append(hook)

@@ -11,38 +11,19 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from monitor.alerts.notify import DeliveryReport, deliver_due, route_events
 from monitor.alerts.outbox import iso, parse_iso, unsent
 from monitor.config.settings import load_settings
 from monitor.models import Event, Item, Settings
 from monitor.pipeline.store import MIGRATIONS, Store
-from tests.conftest import ROOT, Site, free_port, run_monitor
-from tests.receivers import Webhook
+from tests.conftest import ROOT, Site, run_monitor
+from tests.receivers import Webhook, webhook
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 PASSWORD = "hook-password-not-for-logs"
-
-
-@pytest.fixture
-def hooks() -> Iterator[list[Webhook]]:
-    made: list[Webhook] = []
-    yield made
-    for hook in made:
-        hook.stop()
-
-
-def webhook(hooks: list[Webhook], mode: str = "ok") -> Webhook:
-    hook = Webhook(free_port(), mode=mode)
-    if mode != "down":
-        hook.start()
-    hooks.append(hook)
-    return hook
 
 
 def secret_url(hook: Webhook, timeout: float = 0.5) -> str:

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,26 +20,9 @@ from monitor.alerts.targets import Target
 from monitor.config.settings import parse_settings
 from monitor.models import Event, Item, Message, Settings
 from monitor.pipeline.store import Store
-from tests.conftest import free_port
-from tests.receivers import Webhook
+from tests.receivers import Webhook, webhook
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def hooks() -> Iterator[list[Webhook]]:
-    made: list[Webhook] = []
-    yield made
-    for hook in made:
-        hook.stop()
-
-
-def webhook(hooks: list[Webhook], mode: str = "ok") -> Webhook:
-    hook = Webhook(free_port(), mode=mode)
-    if mode != "down":
-        hook.start()
-    hooks.append(hook)
-    return hook
 
 
 def make_settings(tmp_path: Path, channels: str) -> Settings:
